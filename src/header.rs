@@ -1,0 +1,129 @@
+//! Header matching: which cell of a row holds which column of the table (SPEC §3).
+
+use std::path::Path;
+
+use crate::columns::{normalize_header, ColumnDef, Need};
+use crate::error::InputError;
+use crate::problem::{cell_ref, Code, Problem};
+use crate::sheet::RawRow;
+
+/// Where each column of a table sits in the sheet.
+#[derive(Debug, Clone)]
+pub struct ColumnMap {
+    /// Indexed like the table: the cell index of each column, if the sheet has it.
+    positions: Vec<Option<usize>>,
+    /// The header row as written, by cell index.
+    pub headers: Vec<String>,
+    pub header_row: u32,
+}
+
+impl ColumnMap {
+    pub fn position(&self, table_index: usize) -> Option<usize> {
+        self.positions.get(table_index).copied().flatten()
+    }
+
+    pub fn width(&self) -> usize {
+        self.headers.len()
+    }
+}
+
+/// The closest of `candidates` to `wanted`, if close enough to be worth suggesting.
+pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let wanted_n = normalize_header(wanted);
+    candidates
+        .into_iter()
+        .map(|c| (strsim::normalized_damerau_levenshtein(&wanted_n, &normalize_header(c)), c))
+        .filter(|(score, _)| *score >= 0.5)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// Maps the header row onto `table`. A missing required column is an input error naming the
+/// closest header the sheet does have; unknown headers come back as `unknown_column` warnings.
+pub fn map_columns<C>(
+    table: &[ColumnDef<C>],
+    header: &RawRow,
+    path: &Path,
+) -> Result<(ColumnMap, Vec<Problem>), InputError> {
+    let headers: Vec<String> = (0..header.len()).map(|i| header.get(i).display().trim().to_string()).collect();
+    let mut positions: Vec<Option<usize>> = vec![None; table.len()];
+    let mut unknown = Vec::new();
+    for (i, text) in headers.iter().enumerate() {
+        if text.is_empty() {
+            continue;
+        }
+        let normalized = normalize_header(text);
+        match table.iter().position(|c| c.matches(&normalized)) {
+            Some(t) => {
+                if positions[t].is_some() {
+                    return Err(InputError::DuplicateHeader {
+                        path: path.to_path_buf(),
+                        header: text.clone(),
+                        cell: cell_ref(i, header.row),
+                        column: table[t].key,
+                    });
+                }
+                positions[t] = Some(i);
+            }
+            None => unknown.push(i),
+        }
+    }
+    for (t, column) in table.iter().enumerate() {
+        if column.need == Need::Always && positions[t].is_none() {
+            let near = closest(column.key, unknown.iter().map(|&i| headers[i].as_str()));
+            return Err(InputError::MissingColumn {
+                path: path.to_path_buf(),
+                column: column.key,
+                closest: near.map(|h| format!(" (the closest header is `{h}`: rename it to `{}`)", column.key)).unwrap_or_default(),
+            });
+        }
+    }
+    let warnings = unknown
+        .iter()
+        .map(|&i| {
+            let near = closest(&headers[i], table.iter().map(|c| c.key));
+            Problem {
+                column: headers[i].clone(),
+                cell: cell_ref(i, header.row),
+                value: headers[i].clone(),
+                code: Code::UnknownColumn,
+                message: format!("column `{}` is not part of the template; its values are ignored", headers[i]),
+                hint: near.map(|k| format!("did you mean `{k}`?")),
+            }
+        })
+        .collect();
+    Ok((ColumnMap { positions, headers, header_row: header.row }, warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::columns::{Col, COLUMNS};
+    use crate::sheet::{Cells, Value};
+
+    fn header(cells: &[&str]) -> RawRow {
+        RawRow { row: 1, cells: Cells::Book(cells.iter().map(|c| Value::Text(c.to_string())).collect()) }
+    }
+
+    #[test]
+    fn maps_aliases_and_reports_unknown_columns() {
+        let row = header(&["Name", "Frequency Type", "targetType", "Default Value", "Colour"]);
+        let (map, warnings) = map_columns(COLUMNS, &row, Path::new("x.csv")).unwrap();
+        assert_eq!(map.position(Col::Name as usize), Some(0));
+        assert_eq!(map.position(Col::FrequencyType as usize), Some(1));
+        assert_eq!(map.position(Col::TargetType as usize), Some(2));
+        assert_eq!(map.position(Col::StartDate as usize), None);
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].cell, "E1");
+        assert_eq!(warnings[0].code, Code::UnknownColumn);
+    }
+
+    #[test]
+    fn missing_required_column_names_the_closest_header() {
+        let row = header(&["name", "frequncy typ", "target_type", "default_value"]);
+        let err = map_columns(COLUMNS, &row, Path::new("x.csv")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("`frequency_type` is missing"), "{text}");
+        assert!(text.contains("`frequncy typ`"), "{text}");
+    }
+}

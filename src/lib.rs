@@ -1,0 +1,22 @@
+//! streak-import: spreadsheets of loyalty streak campaigns → streaks on Capillary's API.
+//!
+//! The modules follow the data: [`sheet`] reads rows → [`header`] maps the columns →
+//! [`validate`] checks each row (in parallel, see [`pipeline`]) → [`periods`] and [`payload`]
+//! build the request body → [`report`] writes what happened.
+
+pub mod cli;
+pub mod clock;
+pub mod commands;
+pub mod columns;
+pub mod error;
+pub mod header;
+pub mod payload;
+pub mod periods;
+pub mod pipeline;
+pub mod outcome;
+pub mod problem;
+pub mod progress;
+pub mod report;
+pub mod sheet;
+pub mod validate;
+pub mod values;

@@ -1,0 +1,100 @@
+//! What happened to one row: the record every stage fills in and every report reads.
+
+use serde::Serialize;
+
+use crate::payload::TargetGroup;
+use crate::problem::Problem;
+use crate::sheet::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Passed validation (validate, dry run).
+    Valid,
+    Invalid,
+    Created,
+    /// The name already exists on the server: skipped.
+    Existing,
+    /// Refused by the API, or out of attempts.
+    Failed,
+    /// The run stopped before this row was sent.
+    NotSent,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Valid => "valid",
+            Status::Invalid => "invalid",
+            Status::Created => "created",
+            Status::Existing => "existing",
+            Status::Failed => "failed",
+            Status::NotSent => "not_sent",
+        }
+    }
+}
+
+/// An error the API returned, as it returned it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct ApiError {
+    pub code: i64,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RowOutcome {
+    pub sheet: String,
+    pub row: u32,
+    pub name: String,
+    pub status: Status,
+    pub errors: Vec<Problem>,
+    pub warnings: Vec<Problem>,
+    pub target_group_id: Option<i64>,
+    pub http_status: Option<u16>,
+    pub api_errors: Vec<ApiError>,
+    pub attempts: u32,
+    /// The request body, for valid rows.
+    #[serde(skip)]
+    pub payload: Option<TargetGroup>,
+    /// The name as compared for uniqueness (trimmed, lower case).
+    #[serde(skip)]
+    pub name_key: String,
+    /// The row's cells as read, kept only when a workbook report needs them.
+    #[serde(skip)]
+    pub cells: Option<Vec<Value>>,
+    /// A row of the periods sheet rather than a streak.
+    #[serde(skip)]
+    pub is_period_row: bool,
+}
+
+impl RowOutcome {
+    pub fn new(sheet: &str, row: u32) -> Self {
+        RowOutcome {
+            sheet: sheet.to_string(),
+            row,
+            name: String::new(),
+            status: Status::Valid,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            target_group_id: None,
+            http_status: None,
+            api_errors: Vec::new(),
+            attempts: 0,
+            payload: None,
+            name_key: String::new(),
+            cells: None,
+            is_period_row: false,
+        }
+    }
+
+    /// Adds a problem to the right list; an error makes the row invalid and drops its payload.
+    pub fn push(&mut self, problem: Problem) {
+        if problem.code.is_warning() {
+            self.warnings.push(problem);
+        } else {
+            self.errors.push(problem);
+            self.status = Status::Invalid;
+            self.payload = None;
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! Periods (SPEC §4): generated from a start date and a frequency, or given explicitly in the
+//! `periods` sheet (or `--periods FILE`) for CUSTOM streaks.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{Duration, Months, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono_tz::Tz;
+
+use crate::columns::{pdef, Kind, PCol, MAX_PERIODS, PERIOD_COLUMNS};
+use crate::error::InputError;
+use crate::header::{map_columns, ColumnMap};
+use crate::outcome::RowOutcome;
+use crate::payload::{Period, WIRE_DATE_FORMAT};
+use crate::problem::{cell_ref, Code, Problem};
+use crate::sheet::{RawRow, SheetInfo};
+use crate::values::{self, DateRules, Issue};
+
+/// One period, before it becomes wire format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeriodSpec {
+    pub start: NaiveDate,
+    /// The last day of the period (inclusive).
+    pub end: NaiveDate,
+    pub ref_code: Option<String>,
+    pub default_value: Option<f64>,
+    pub description: String,
+    pub active: bool,
+    /// The periods-sheet row it came from, for messages.
+    pub source_row: Option<u32>,
+}
+
+/// The periods of a generated streak: period k starts at `start` + (k−1)·L, counted from `start`
+/// each time so months never drift (Jan 31 + 1 month = Feb 28/29, + 2 months = Mar 31).
+pub fn generate(frequency_type: &str, frequency: u32, start: NaiveDate, total: u32) -> Vec<PeriodSpec> {
+    let start_of = |k: u32| -> Option<NaiveDate> {
+        let n = k.checked_mul(frequency)?;
+        match frequency_type {
+            "DAILY" => start.checked_add_signed(Duration::days(n as i64)),
+            "WEEKLY" => start.checked_add_signed(Duration::days(7 * n as i64)),
+            "MONTHLY" => start.checked_add_months(Months::new(n)),
+            "QUARTERLY" => start.checked_add_months(Months::new(n.checked_mul(3)?)),
+            "HALF_YEARLY" => start.checked_add_months(Months::new(n.checked_mul(6)?)),
+            "YEARLY" => start.checked_add_months(Months::new(n.checked_mul(12)?)),
+            _ => None,
+        }
+    };
+    (0..total)
+        .map_while(|k| {
+            let s = start_of(k)?;
+            let e = start_of(k + 1)?.pred_opt()?;
+            Some(PeriodSpec {
+                start: s,
+                end: e,
+                ref_code: None,
+                default_value: None,
+                description: String::new(),
+                active: true,
+                source_row: None,
+            })
+        })
+        .collect()
+}
+
+/// Wire form: 00:00:00.000 to 23:59:59.999, `Cycle_k` unless the sheet named it, and
+/// `NOT_STARTED` for periods that start after now.
+pub fn to_wire(specs: &[PeriodSpec], now: NaiveDateTime) -> Vec<Period> {
+    let end_of_day = NaiveTime::from_hms_milli_opt(23, 59, 59, 999).unwrap_or(NaiveTime::MIN);
+    specs
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            let start = p.start.and_time(NaiveTime::MIN);
+            Period {
+                ref_code: p.ref_code.clone().unwrap_or_else(|| format!("Cycle_{}", k + 1)),
+                start_date: start.format(WIRE_DATE_FORMAT).to_string(),
+                end_date: p.end.and_time(end_of_day).format(WIRE_DATE_FORMAT).to_string(),
+                period_status: if start > now { "NOT_STARTED" } else { "RUNNING" }.to_string(),
+                active: p.active,
+                description: p.description.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Sorts explicit periods and checks them as a set: 1–100 of them, none overlapping.
+pub fn check_explicit(mut specs: Vec<PeriodSpec>) -> Result<Vec<PeriodSpec>, Issue> {
+    if specs.len() as i64 > MAX_PERIODS {
+        return Err(Issue::new(Code::InvalidPeriods, format!("{} periods: at most {MAX_PERIODS} are allowed", specs.len())));
+    }
+    specs.sort_by_key(|p| (p.start, p.end));
+    for pair in specs.windows(2) {
+        if pair[1].start <= pair[0].end {
+            let at = |p: &PeriodSpec| p.source_row.map(|r| format!(" (periods row {r})")).unwrap_or_default();
+            return Err(Issue::new(
+                Code::InvalidPeriods,
+                format!(
+                    "periods overlap: {}–{}{} and {}–{}{}",
+                    pair[0].start, pair[0].end, at(&pair[0]), pair[1].start, pair[1].end, at(&pair[1])
+                ),
+            )
+            .hint("make each period start after the previous one ends"));
+        }
+    }
+    Ok(specs)
+}
+
+/// The explicit periods of a run, read once before the main sheet.
+#[derive(Debug, Default)]
+pub struct PeriodsSheet {
+    pub sheet: String,
+    /// Valid period rows by streak name (trimmed, lower case).
+    pub by_name: HashMap<String, Vec<PeriodSpec>>,
+    /// Streak names with at least one broken period row, and those rows.
+    pub broken: HashMap<String, Vec<u32>>,
+    /// One outcome per period row that has problems (reported against the periods sheet).
+    pub problems: Vec<RowOutcome>,
+}
+
+impl PeriodsSheet {
+    pub fn mentions(&self, key: &str) -> bool {
+        self.by_name.contains_key(key) || self.broken.contains_key(key)
+    }
+
+    /// Period rows whose streak is not in the main sheet: each is an error on its own row.
+    pub fn orphans(&self, names: &HashSet<String>) -> Vec<RowOutcome> {
+        let mut out: Vec<RowOutcome> = self
+            .by_name
+            .iter()
+            .filter(|(k, _)| !names.contains(*k))
+            .flat_map(|(_, specs)| specs.iter())
+            .filter_map(|p| p.source_row)
+            .map(|row| {
+                let mut o = RowOutcome::new(&self.sheet, row);
+                o.is_period_row = true;
+                o.push(Problem {
+                    column: pdef(PCol::StreakName).key.to_string(),
+                    cell: String::new(),
+                    value: String::new(),
+                    code: Code::InvalidPeriods,
+                    message: "this period names no streak of the main sheet".into(),
+                    hint: Some("check the spelling of streak_name against the name column".into()),
+                });
+                o
+            })
+            .collect();
+        out.sort_by_key(|o| o.row);
+        out
+    }
+}
+
+/// Reads the rows of a periods sheet.
+pub fn read_sheet(
+    info: &SheetInfo,
+    rows: &[RawRow],
+    rules: &DateRules,
+    default_zone: Option<Tz>,
+) -> Result<PeriodsSheet, InputError> {
+    let mut out = PeriodsSheet { sheet: info.sheet.clone(), ..Default::default() };
+    let Some((header, data)) = rows.split_first() else {
+        return Ok(out);
+    };
+    let (map, _) = map_columns(PERIOD_COLUMNS, header, &info.path)?;
+    for raw in data {
+        let (spec, name, problems) = read_period_row(raw, &map, rules, default_zone);
+        let key = name.to_lowercase();
+        match spec {
+            Some(spec) if problems.is_empty() => out.by_name.entry(key).or_default().push(spec),
+            _ => {
+                if !key.is_empty() {
+                    out.broken.entry(key).or_default().push(raw.row);
+                }
+                let mut o = RowOutcome::new(&info.sheet, raw.row);
+                o.is_period_row = true;
+                o.name = name;
+                for p in problems {
+                    o.push(p);
+                }
+                out.problems.push(o);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn read_period_row(
+    raw: &RawRow,
+    map: &ColumnMap,
+    rules: &DateRules,
+    zone: Option<Tz>,
+) -> (Option<PeriodSpec>, String, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let mut field = |col: PCol| -> Option<(crate::sheet::Cell<'_>, String)> {
+        let pos = map.position(col as usize)?;
+        let cell = raw.get(pos);
+        if cell.is_blank() {
+            if pdef(col).need == crate::columns::Need::Always {
+                problems.push(Problem {
+                    column: pdef(col).key.into(),
+                    cell: cell_ref(pos, raw.row),
+                    value: String::new(),
+                    code: Code::MissingValue,
+                    message: format!("{} is required", pdef(col).key),
+                    hint: None,
+                });
+            }
+            return None;
+        }
+        Some((cell, cell_ref(pos, raw.row)))
+    };
+    let name_cell = field(PCol::StreakName);
+    let start_cell = field(PCol::StartDate);
+    let end_cell = field(PCol::EndDate);
+    let ref_cell = field(PCol::RefCode);
+    let value_cell = field(PCol::DefaultValue);
+    let desc_cell = field(PCol::Description);
+    let active_cell = field(PCol::Active);
+
+    let mut report = |col: PCol, cell: &crate::sheet::Cell, at: &str, issue: Issue| {
+        problems.push(Problem {
+            column: pdef(col).key.into(),
+            cell: at.to_string(),
+            value: cell.display(),
+            code: issue.code,
+            message: issue.message,
+            hint: issue.hint,
+        });
+    };
+    let name = name_cell.as_ref().map(|(c, _)| c.display().trim().to_string()).unwrap_or_default();
+    let mut date_of = |col: PCol, cell: Option<(crate::sheet::Cell, String)>| {
+        let (c, at) = cell?;
+        values::date(&c, rules, zone).map_err(|i| report(col, &c, &at, i)).ok()
+    };
+    let start = date_of(PCol::StartDate, start_cell);
+    let end = date_of(PCol::EndDate, end_cell);
+    let mut text_of = |col: PCol, cell: Option<(crate::sheet::Cell, String)>| -> Option<String> {
+        let (c, at) = cell?;
+        let max = match pdef(col).kind {
+            Kind::Text { max } => max,
+            _ => usize::MAX,
+        };
+        match values::text(&c) {
+            Ok((t, _)) if t.chars().count() > max => {
+                report(col, &c, &at, Issue::new(Code::TooLong, format!("{} characters: at most {max}", t.chars().count())));
+                None
+            }
+            Ok((t, _)) => Some(t),
+            Err(i) => {
+                report(col, &c, &at, i);
+                None
+            }
+        }
+    };
+    let ref_code = text_of(PCol::RefCode, ref_cell);
+    let description = text_of(PCol::Description, desc_cell).unwrap_or_default();
+    let default_value = value_cell.and_then(|(c, at)| values::amount(&c).map_err(|i| report(PCol::DefaultValue, &c, &at, i)).ok());
+    let active = active_cell
+        .and_then(|(c, at)| values::boolean(&c).map_err(|i| report(PCol::Active, &c, &at, i)).ok())
+        .unwrap_or(true);
+    if let (Some(s), Some(e)) = (start, end) {
+        if e < s {
+            problems.push(Problem {
+                column: pdef(PCol::EndDate).key.into(),
+                cell: map.position(PCol::EndDate as usize).map(|p| cell_ref(p, raw.row)).unwrap_or_default(),
+                value: e.to_string(),
+                code: Code::InvalidPeriods,
+                message: format!("the period ends ({e}) before it starts ({s})"),
+                hint: Some("swap start_date and end_date".into()),
+            });
+        }
+    }
+    let spec = match (start, end) {
+        (Some(start), Some(end)) if !name.is_empty() => Some(PeriodSpec {
+            start,
+            end,
+            ref_code,
+            default_value,
+            description,
+            active,
+            source_row: Some(raw.row),
+        }),
+        _ => None,
+    };
+    (spec, name, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn months_clamp_at_month_end_without_drift() {
+        let p = generate("MONTHLY", 1, d(2026, 1, 31), 4);
+        let starts: Vec<_> = p.iter().map(|p| p.start).collect();
+        assert_eq!(starts, vec![d(2026, 1, 31), d(2026, 2, 28), d(2026, 3, 31), d(2026, 4, 30)]);
+        assert_eq!(p[0].end, d(2026, 2, 27));
+        assert_eq!(p[1].end, d(2026, 3, 30));
+    }
+
+    #[test]
+    fn every_frequency_type_has_its_length() {
+        let s = d(2026, 7, 1);
+        assert_eq!(generate("DAILY", 2, s, 2)[1].start, d(2026, 7, 3));
+        assert_eq!(generate("WEEKLY", 1, s, 2)[0].end, d(2026, 7, 7));
+        assert_eq!(generate("QUARTERLY", 1, s, 2)[1].start, d(2026, 10, 1));
+        assert_eq!(generate("HALF_YEARLY", 1, s, 2)[1].start, d(2027, 1, 1));
+        assert_eq!(generate("YEARLY", 2, s, 2)[1].start, d(2028, 7, 1));
+    }
+
+    #[test]
+    fn wire_dates_and_status() {
+        let p = generate("WEEKLY", 1, d(2026, 7, 1), 2);
+        let now = d(2026, 7, 1).and_hms_opt(9, 0, 0).unwrap();
+        let w = to_wire(&p, now);
+        assert_eq!(w[0].start_date, "2026-07-01T00:00:00.000");
+        assert_eq!(w[0].end_date, "2026-07-07T23:59:59.999");
+        assert_eq!(w[0].period_status, "RUNNING");
+        assert_eq!(w[1].period_status, "NOT_STARTED");
+        assert_eq!(w[1].ref_code, "Cycle_2");
+    }
+
+    #[test]
+    fn explicit_periods_are_sorted_and_overlaps_reported() {
+        let spec = |s, e, row| PeriodSpec {
+            start: s,
+            end: e,
+            ref_code: None,
+            default_value: None,
+            description: String::new(),
+            active: true,
+            source_row: Some(row),
+        };
+        let sorted = check_explicit(vec![spec(d(2026, 8, 1), d(2026, 8, 10), 3), spec(d(2026, 7, 1), d(2026, 7, 10), 2)]).unwrap();
+        assert_eq!(sorted[0].source_row, Some(2));
+        let err = check_explicit(vec![spec(d(2026, 7, 1), d(2026, 7, 10), 2), spec(d(2026, 7, 10), d(2026, 7, 20), 3)]).unwrap_err();
+        assert_eq!(err.code, Code::InvalidPeriods);
+        assert!(err.message.contains("periods row 2") && err.message.contains("periods row 3"));
+    }
+}

@@ -1,0 +1,201 @@
+//! The streaming pipeline: a reader thread sends batches of rows; each batch is validated in
+//! parallel (rayon) while the next is read; outcomes come out in input order to a sink. Memory
+//! holds a few batches plus one entry per name (for the duplicate check), whatever the file size.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::sync_channel;
+
+use chrono_tz::Tz;
+use rayon::prelude::*;
+
+use crate::clock::Now;
+use crate::columns::{def, Col, COLUMNS};
+use crate::error::InputError;
+use crate::header::map_columns;
+use crate::outcome::RowOutcome;
+use crate::periods::{self, PeriodsSheet};
+use crate::problem::{cell_ref, Code, Problem};
+use crate::progress::Progress;
+use crate::sheet::{self, RawRow, SheetInfo};
+use crate::validate::{validate_row, Context};
+use crate::values::DateRules;
+
+/// Rows per batch: large enough to keep both cores busy, small enough to bound memory.
+const BATCH_ROWS: usize = 8192;
+/// Batches read ahead of validation.
+const BATCHES_AHEAD: usize = 4;
+
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    pub sheet: Option<String>,
+    pub periods_file: Option<PathBuf>,
+    pub date_format: Option<String>,
+    pub time_zone: Option<Tz>,
+    /// Keep each row's cells (for the annotated workbook report).
+    pub keep_cells: bool,
+}
+
+/// What the run learnt about its input, beside the rows.
+#[derive(Debug, Clone)]
+pub struct InputSummary {
+    pub info: SheetInfo,
+    pub headers: Vec<String>,
+    pub header_row: u32,
+    /// Sheet-level warnings (unknown columns), reported once.
+    pub warnings: Vec<Problem>,
+    /// Where explicit periods came from, if anywhere.
+    pub periods_source: Option<String>,
+    /// Data rows of the main sheet.
+    pub rows: u64,
+}
+
+/// Reads and validates `path`, calling `sink` with every outcome in input order: main-sheet rows
+/// first, then the periods rows that have problems.
+pub fn validate_file(
+    path: &Path,
+    options: &ReadOptions,
+    now: Now,
+    progress: &Progress,
+    sink: &mut dyn FnMut(RowOutcome) -> Result<(), InputError>,
+) -> Result<InputSummary, InputError> {
+    let opened = sheet::open(path, options.sheet.as_deref())?;
+    let dates = DateRules { format: options.date_format.clone() };
+    let (periods_sheet, periods_source) = load_periods(path, options, opened.periods, &dates)?;
+    let main = opened.main;
+    let info = main.info().clone();
+    let phase = progress.phase("validating", None, false);
+
+    let (tx, rx) = sync_channel::<Result<Vec<RawRow>, InputError>>(BATCHES_AHEAD);
+    let mut summary = InputSummary {
+        info: info.clone(),
+        headers: Vec::new(),
+        header_row: 0,
+        warnings: Vec::new(),
+        periods_source,
+        rows: 0,
+    };
+    let mut periods_sheet = Some(periods_sheet);
+    let mut ctx: Option<Context> = None;
+    let mut first_row_of: HashMap<String, u32> = HashMap::new();
+
+    std::thread::scope(|scope| -> Result<(), InputError> {
+        scope.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH_ROWS);
+            let result = main.read(&mut |row| {
+                batch.push(row);
+                if batch.len() == BATCH_ROWS {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+                    return tx.send(Ok(full)).is_ok();
+                }
+                true
+            });
+            let _ = match result {
+                Ok(()) if !batch.is_empty() => tx.send(Ok(batch)),
+                Ok(()) => Ok(()),
+                Err(e) => tx.send(Err(e)),
+            };
+        });
+
+        for batch in rx {
+            let mut batch = batch?;
+            if ctx.is_none() {
+                if batch.is_empty() {
+                    continue;
+                }
+                let header = batch.remove(0);
+                let (map, warnings) = map_columns(COLUMNS, &header, path)?;
+                summary.headers = map.headers.clone();
+                summary.header_row = header.row;
+                summary.warnings = warnings;
+                ctx = Some(Context {
+                    sheet: info.sheet.clone(),
+                    map,
+                    dates: dates.clone(),
+                    default_zone: options.time_zone,
+                    now,
+                    periods: periods_sheet.take().unwrap_or_default(),
+                    keep_cells: options.keep_cells,
+                });
+            }
+            let Some(ctx) = ctx.as_ref() else { continue };
+            let outcomes: Vec<RowOutcome> = batch.par_iter().map(|raw| validate_row(raw, ctx)).collect();
+            for mut outcome in outcomes {
+                summary.rows += 1;
+                flag_duplicate(&mut outcome, &mut first_row_of, ctx);
+                sink(outcome)?;
+            }
+            phase.set_position(summary.rows);
+        }
+        Ok(())
+    })?;
+
+    let Some(ctx) = ctx else {
+        return Err(InputError::NoHeader { path: path.to_path_buf(), sheet: info.sheet.clone() });
+    };
+    if summary.rows == 0 {
+        return Err(InputError::NoRows { path: path.to_path_buf(), sheet: info.sheet.clone() });
+    }
+    let names = first_row_of.into_keys().collect();
+    let mut extra: Vec<RowOutcome> = ctx.periods.problems.clone();
+    extra.extend(ctx.periods.orphans(&names));
+    extra.sort_by_key(|o| o.row);
+    for o in extra {
+        sink(o)?;
+    }
+    phase.finish(&format!("{} rows read and validated", summary.rows));
+    Ok(summary)
+}
+
+/// Names are unique ignoring case: the later row is the one reported, naming the first.
+fn flag_duplicate(outcome: &mut RowOutcome, first_row_of: &mut HashMap<String, u32>, ctx: &Context) {
+    if outcome.name_key.is_empty() {
+        return;
+    }
+    match first_row_of.get(&outcome.name_key) {
+        Some(&first) => {
+            let at = ctx.map.position(Col::Name as usize).map(|p| cell_ref(p, outcome.row)).unwrap_or_default();
+            outcome.push(Problem {
+                column: def(Col::Name).key.to_string(),
+                cell: at,
+                value: outcome.name.clone(),
+                code: Code::DuplicateName,
+                message: format!("the name is already used by row {first} (names are compared ignoring case)"),
+                hint: Some("give each streak its own name".into()),
+            });
+        }
+        None => {
+            first_row_of.insert(outcome.name_key.clone(), outcome.row);
+        }
+    }
+}
+
+/// Explicit periods: the workbook's `periods` sheet, else `--periods FILE`, else a
+/// `<stem>-periods.csv` beside a CSV input (announced, never silent).
+fn load_periods(
+    path: &Path,
+    options: &ReadOptions,
+    from_book: Option<(SheetInfo, Vec<RawRow>)>,
+    dates: &DateRules,
+) -> Result<(PeriodsSheet, Option<String>), InputError> {
+    let beside = path.with_file_name(format!(
+        "{}-periods.csv",
+        path.file_stem().and_then(|s| s.to_str()).unwrap_or_default()
+    ));
+    let (info, rows, source) = if let Some(file) = &options.periods_file {
+        let opened = sheet::open(file, None)?;
+        let (info, rows) = sheet::read_all(opened.main)?;
+        (info, rows, format!("{} (--periods)", file.display()))
+    } else if let Some((info, rows)) = from_book {
+        let source = format!("sheet `{}`", info.sheet);
+        (info, rows, source)
+    } else if matches!(sheet::format_of(path), Ok(sheet::Format::Csv { .. })) && beside.is_file() {
+        let opened = sheet::open(&beside, None)?;
+        let (info, rows) = sheet::read_all(opened.main)?;
+        (info, rows, format!("{} (found beside the input; pass --periods to use another file)", beside.display()))
+    } else {
+        return Ok((PeriodsSheet::default(), None));
+    };
+    let sheet = periods::read_sheet(&info, &rows, dates, options.time_zone)?;
+    Ok((sheet, Some(source)))
+}

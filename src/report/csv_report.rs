@@ -1,0 +1,88 @@
+//! The CSV report: one line per problem or outcome.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use super::write_error;
+use crate::error::InputError;
+use crate::outcome::RowOutcome;
+
+const HEADER: [&str; 9] = ["sheet", "row", "name", "status", "column", "cell", "code", "message", "target_group_id"];
+
+pub struct CsvReport {
+    path: PathBuf,
+    out: csv::Writer<BufWriter<File>>,
+}
+
+/// A spreadsheet opening the CSV would run `=…`, `+…`, `-…`, `@…` as a formula; a leading `'`
+/// keeps it text (SPEC §5).
+pub fn escape_formula(value: &str) -> std::borrow::Cow<'_, str> {
+    match value.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{value}").into(),
+        _ => value.into(),
+    }
+}
+
+impl CsvReport {
+    pub fn create(path: &Path) -> Result<Self, InputError> {
+        let file = File::create(path).map_err(write_error(path))?;
+        let mut out = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, file));
+        out.write_record(HEADER).map_err(|e| write_error(path)(e.into()))?;
+        Ok(CsvReport { path: path.to_path_buf(), out })
+    }
+
+    pub fn row(&mut self, o: &RowOutcome) -> Result<(), InputError> {
+        let row = o.row.to_string();
+        let id = o.target_group_id.map(|i| i.to_string()).unwrap_or_default();
+        let mut write = |column: &str, cell: &str, code: &str, message: &str| {
+            self.out.write_record([
+                escape_formula(&o.sheet).as_ref(),
+                &row,
+                &escape_formula(&o.name),
+                o.status.as_str(),
+                &escape_formula(column),
+                cell,
+                code,
+                &escape_formula(message),
+                &id,
+            ])
+        };
+        let mut wrote = false;
+        for p in o.errors.iter().chain(&o.warnings) {
+            let message = match &p.hint {
+                Some(h) => format!("{} ({h})", p.message),
+                None => p.message.clone(),
+            };
+            write(&p.column, &p.cell, p.code.as_str(), &message).map_err(|e| write_error(&self.path)(e.into()))?;
+            wrote = true;
+        }
+        for a in &o.api_errors {
+            write("", "", &a.code.to_string(), &a.message).map_err(|e| write_error(&self.path)(e.into()))?;
+            wrote = true;
+        }
+        if !wrote {
+            write("", "", "", "").map_err(|e| write_error(&self.path)(e.into()))?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<(), InputError> {
+        self.out.flush().map_err(write_error(&self.path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_triggers_are_prefixed() {
+        assert_eq!(escape_formula("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(escape_formula("+1"), "'+1");
+        assert_eq!(escape_formula("-1"), "'-1");
+        assert_eq!(escape_formula("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(escape_formula("\tx"), "'\tx");
+        assert_eq!(escape_formula("Weekend streak"), "Weekend streak");
+    }
+}

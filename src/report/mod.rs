@@ -1,0 +1,219 @@
+//! Reports (SPEC §5): JSON and CSV stream row by row; the annotated workbook and the terminal
+//! summary are written at the end. All of them read the same [`RowOutcome`]s.
+
+mod csv_report;
+mod json_report;
+pub mod terminal;
+mod xlsx_report;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::error::InputError;
+use crate::outcome::{RowOutcome, Status};
+use crate::pipeline::InputSummary;
+use crate::problem::{Code, Problem};
+
+pub use csv_report::escape_formula;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportKind {
+    Json,
+    Csv,
+    Xlsx,
+}
+
+impl ReportKind {
+    pub fn of(path: &Path) -> Result<Self, InputError> {
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("json") => Ok(ReportKind::Json),
+            Some("csv") => Ok(ReportKind::Csv),
+            Some("xlsx") => Ok(ReportKind::Xlsx),
+            _ => Err(InputError::ReportType { path: path.to_path_buf() }),
+        }
+    }
+}
+
+/// Without `--report`: `<stem>.report.json` beside the input, plus `.report.xlsx` for a workbook
+/// or `.report.csv` for a CSV.
+pub fn default_paths(input: &Path) -> Vec<PathBuf> {
+    let stem = input.file_stem().and_then(|s| s.to_str()).unwrap_or("input");
+    let beside = |ext: &str| input.with_file_name(format!("{stem}.report.{ext}"));
+    let second = match crate::sheet::format_of(input) {
+        Ok(crate::sheet::Format::Csv { .. }) => "csv",
+        _ => "xlsx",
+    };
+    vec![beside("json"), beside(second)]
+}
+
+/// Row counts by status, for the main sheet.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Counts {
+    pub rows: u64,
+    pub valid: u64,
+    pub invalid: u64,
+    pub created: u64,
+    pub existing: u64,
+    pub failed: u64,
+    pub not_sent: u64,
+}
+
+/// What the summary shows of one code: how many problems, on how many rows, the first examples.
+#[derive(Debug, Clone, Default)]
+pub struct CodeTally {
+    pub count: u64,
+    pub examples: Vec<(String, u32, Problem)>,
+}
+
+/// Everything the end-of-run summaries need, gathered as rows go by.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    pub counts: Counts,
+    /// Rows of the periods sheet with problems.
+    pub period_rows_invalid: u64,
+    pub errors: BTreeMap<Code, CodeTally>,
+    pub warnings: BTreeMap<Code, CodeTally>,
+}
+
+/// How many examples of each code the summary shows.
+pub const EXAMPLES_PER_CODE: usize = 3;
+
+impl Tally {
+    pub fn add(&mut self, o: &RowOutcome) {
+        if !o.is_period_row {
+            let c = &mut self.counts;
+            c.rows += 1;
+            match o.status {
+                Status::Valid => c.valid += 1,
+                Status::Invalid => c.invalid += 1,
+                Status::Created => c.created += 1,
+                Status::Existing => c.existing += 1,
+                Status::Failed => c.failed += 1,
+                Status::NotSent => c.not_sent += 1,
+            }
+        } else if o.status == Status::Invalid {
+            self.period_rows_invalid += 1;
+        }
+        for (list, map) in [(&o.errors, &mut self.errors), (&o.warnings, &mut self.warnings)] {
+            for p in list {
+                let t = map.entry(p.code).or_default();
+                t.count += 1;
+                if t.examples.len() < EXAMPLES_PER_CODE {
+                    t.examples.push((o.sheet.clone(), o.row, p.clone()));
+                }
+            }
+        }
+    }
+
+    /// Sheet-level warnings (unknown columns) count once each.
+    pub fn add_sheet_warnings(&mut self, sheet: &str, row: u32, warnings: &[Problem]) {
+        for p in warnings {
+            let t = self.warnings.entry(p.code).or_default();
+            t.count += 1;
+            if t.examples.len() < EXAMPLES_PER_CODE {
+                t.examples.push((sheet.to_string(), row, p.clone()));
+            }
+        }
+    }
+
+    pub fn all_good(&self) -> bool {
+        let c = &self.counts;
+        c.invalid == 0 && c.failed == 0 && c.not_sent == 0 && self.period_rows_invalid == 0
+    }
+}
+
+/// The facts about a run that every report's header carries.
+#[derive(Debug, Clone)]
+pub struct RunMeta {
+    pub mode: &'static str,
+    pub started_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InputBlock {
+    pub path: String,
+    pub sha256: String,
+    pub sheet: String,
+    pub format: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dialect: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub periods: Option<String>,
+}
+
+impl InputBlock {
+    pub fn new(input: &InputSummary, sha256: &str) -> Self {
+        InputBlock {
+            path: input.info.path.display().to_string(),
+            sha256: sha256.to_string(),
+            sheet: input.info.sheet.clone(),
+            format: input.info.format.clone(),
+            dialect: input.info.dialect.clone(),
+            periods: input.periods_source.clone(),
+        }
+    }
+}
+
+/// The open report files of a run.
+pub struct Reports {
+    json: Vec<json_report::JsonReport>,
+    csv: Vec<csv_report::CsvReport>,
+    xlsx: Vec<xlsx_report::XlsxReport>,
+    paths: Vec<PathBuf>,
+}
+
+impl Reports {
+    pub fn open(paths: &[PathBuf], meta: &RunMeta) -> Result<Self, InputError> {
+        let mut r = Reports { json: Vec::new(), csv: Vec::new(), xlsx: Vec::new(), paths: paths.to_vec() };
+        for p in paths {
+            match ReportKind::of(p)? {
+                ReportKind::Json => r.json.push(json_report::JsonReport::create(p, meta)?),
+                ReportKind::Csv => r.csv.push(csv_report::CsvReport::create(p)?),
+                ReportKind::Xlsx => r.xlsx.push(xlsx_report::XlsxReport::new(p)),
+            }
+        }
+        Ok(r)
+    }
+
+    /// Whether a workbook report wants the rows' cells kept.
+    pub fn needs_cells(&self) -> bool {
+        !self.xlsx.is_empty()
+    }
+
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.paths
+    }
+
+    pub fn row(&mut self, o: &RowOutcome) -> Result<(), InputError> {
+        for j in &mut self.json {
+            j.row(o)?;
+        }
+        for c in &mut self.csv {
+            c.row(o)?;
+        }
+        for x in &mut self.xlsx {
+            x.row(o);
+        }
+        Ok(())
+    }
+
+    pub fn finish(self, input: &InputBlock, summary: &InputSummary, tally: &Tally) -> Result<(), InputError> {
+        for j in self.json {
+            j.finish(input, summary, tally)?;
+        }
+        for c in self.csv {
+            c.finish()?;
+        }
+        for x in self.xlsx {
+            x.finish(summary, tally)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_error(path: &Path) -> impl Fn(std::io::Error) -> InputError + '_ {
+    move |source| InputError::ReportWrite { path: path.to_path_buf(), source }
+}

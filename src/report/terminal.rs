@@ -1,0 +1,69 @@
+//! The summary a person reads at the end of a run: counts, problems grouped by code with the
+//! first few examples, and where the full reports are.
+
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use super::{CodeTally, Tally};
+use crate::pipeline::InputSummary;
+use crate::problem::Code;
+
+pub fn render(command: &str, input: &InputSummary, tally: &Tally, reports: &[PathBuf], extra: &[String]) -> String {
+    let mut s = String::new();
+    let info = &input.info;
+    let dialect = info.dialect.as_ref().map(|d| format!(", {d}")).unwrap_or_default();
+    let _ = writeln!(s, "{command} {} (sheet `{}`, {}{dialect})", info.path.display(), info.sheet, info.format);
+    if let Some(p) = &input.periods_source {
+        let _ = writeln!(s, "  periods from {p}");
+    }
+    let c = &tally.counts;
+    let mut parts = vec![format!("{} rows", c.rows)];
+    for (n, label) in [
+        (c.valid, "valid"),
+        (c.invalid, "invalid"),
+        (c.created, "created"),
+        (c.existing, "already existing"),
+        (c.failed, "failed"),
+        (c.not_sent, "not sent"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {label}"));
+        }
+    }
+    let _ = writeln!(s, "  {}", parts.join(", "));
+    if tally.period_rows_invalid > 0 {
+        let _ = writeln!(s, "  {} rows of the periods sheet have problems", tally.period_rows_invalid);
+    }
+    for line in extra {
+        let _ = writeln!(s, "  {line}");
+    }
+    section(&mut s, "Problems", &tally.errors);
+    section(&mut s, "Warnings", &tally.warnings);
+    if !reports.is_empty() {
+        let _ = writeln!(s, "\nReports:");
+        for r in reports {
+            let _ = writeln!(s, "  {}", r.display());
+        }
+    }
+    s
+}
+
+fn section(s: &mut String, title: &str, by_code: &std::collections::BTreeMap<Code, CodeTally>) {
+    if by_code.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n{title} by code:");
+    for (code, t) in by_code {
+        let _ = writeln!(s, "  {code} ({})", t.count);
+        for (sheet, row, p) in &t.examples {
+            let place = if p.cell.is_empty() { format!("row {row}") } else { format!("row {row} {}", p.cell) };
+            let col = if p.column.is_empty() { String::new() } else { format!(" {}", p.column) };
+            let sheet = if sheet.is_empty() { String::new() } else { format!("{sheet}: ") };
+            let hint = p.hint.as_ref().map(|h| format!(" — {h}")).unwrap_or_default();
+            let _ = writeln!(s, "    {sheet}{place}{col}: {}{hint}", p.message);
+        }
+        if t.count as usize > t.examples.len() {
+            let _ = writeln!(s, "    … and {} more", t.count as usize - t.examples.len());
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! Reading a sheet: CSV (any dialect of SPEC §3) or a workbook (xlsx/xlsm/xls/xlsb/ods), as a
+//! stream of raw rows numbered the way a spreadsheet shows them. Nothing here interprets a value;
+//! that is [`crate::validate`]'s job.
+
+mod csv_input;
+mod workbook;
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDateTime;
+
+use crate::error::InputError;
+
+pub use csv_input::CsvSource;
+
+/// A cell larger than this is treated as a broken file rather than a bad value: in practice it is
+/// an unclosed quote that swallowed the rest of a CSV.
+pub const MAX_CELL_BYTES: usize = 1 << 20;
+
+/// An owned cell value from a workbook.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Empty,
+    Text(String),
+    Int(i64),
+    Number(f64),
+    Bool(bool),
+    /// A number cell with a date format: Excel's way of holding a date.
+    Date(NaiveDateTime),
+    /// An error value such as `#N/A`.
+    Error(String),
+    /// A formula whose result was never calculated and saved (files written by scripts).
+    FormulaNoValue,
+}
+
+/// A cell as the validator sees it, borrowed from the row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell<'a> {
+    Empty,
+    Text(Cow<'a, str>),
+    Int(i64),
+    Number(f64),
+    Bool(bool),
+    Date(NaiveDateTime),
+    Error(&'a str),
+    FormulaNoValue,
+}
+
+impl Cell<'_> {
+    /// The value as read, for messages and reports.
+    pub fn display(&self) -> String {
+        match self {
+            Cell::Empty => String::new(),
+            Cell::Text(t) => t.to_string(),
+            Cell::Int(i) => i.to_string(),
+            Cell::Number(n) => format_number(*n),
+            Cell::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+            Cell::Date(d) => {
+                if d.time() == chrono::NaiveTime::MIN {
+                    d.format("%Y-%m-%d").to_string()
+                } else {
+                    d.format("%Y-%m-%d %H:%M:%S").to_string()
+                }
+            }
+            Cell::Error(e) => e.to_string(),
+            Cell::FormulaNoValue => "(formula without a saved value)".to_string(),
+        }
+    }
+
+    pub fn is_blank(&self) -> bool {
+        match self {
+            Cell::Empty => true,
+            Cell::Text(t) => t.trim().is_empty(),
+            _ => false,
+        }
+    }
+
+    pub fn to_value(&self) -> Value {
+        match self {
+            Cell::Empty => Value::Empty,
+            Cell::Text(t) => Value::Text(t.to_string()),
+            Cell::Int(i) => Value::Int(*i),
+            Cell::Number(n) => Value::Number(*n),
+            Cell::Bool(b) => Value::Bool(*b),
+            Cell::Date(d) => Value::Date(*d),
+            Cell::Error(e) => Value::Error(e.to_string()),
+            Cell::FormulaNoValue => Value::FormulaNoValue,
+        }
+    }
+}
+
+/// `46204` not `46204.0`; `12.5` stays `12.5`.
+pub fn format_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+/// The cells of one row, kept in the reader's own form so CSV rows are never copied cell by cell.
+#[derive(Debug, Clone)]
+pub enum Cells {
+    Csv(csv::ByteRecord),
+    Book(Vec<Value>),
+}
+
+/// One row of a sheet, with the row number a spreadsheet shows.
+#[derive(Debug, Clone)]
+pub struct RawRow {
+    pub row: u32,
+    pub cells: Cells,
+}
+
+impl RawRow {
+    pub fn len(&self) -> usize {
+        match &self.cells {
+            Cells::Csv(r) => r.len(),
+            Cells::Book(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, index: usize) -> Cell<'_> {
+        match &self.cells {
+            Cells::Csv(r) => match r.get(index) {
+                None | Some(b"") => Cell::Empty,
+                Some(bytes) => Cell::Text(decode_text(bytes)),
+            },
+            Cells::Book(v) => match v.get(index) {
+                None | Some(Value::Empty) => Cell::Empty,
+                Some(Value::Text(t)) if t.is_empty() => Cell::Empty,
+                Some(Value::Text(t)) => Cell::Text(Cow::Borrowed(t)),
+                Some(Value::Int(i)) => Cell::Int(*i),
+                Some(Value::Number(n)) => Cell::Number(*n),
+                Some(Value::Bool(b)) => Cell::Bool(*b),
+                Some(Value::Date(d)) => Cell::Date(*d),
+                Some(Value::Error(e)) => Cell::Error(e),
+                Some(Value::FormulaNoValue) => Cell::FormulaNoValue,
+            },
+        }
+    }
+
+    pub fn is_blank(&self) -> bool {
+        (0..self.len()).all(|i| self.get(i).is_blank())
+    }
+}
+
+/// CSV bytes are UTF-8 when they decode as UTF-8; otherwise they are Excel's default export,
+/// Windows-1252. Deciding per cell keeps the common case zero-copy and handles files that mix both
+/// (a UTF-8 export with a row pasted from an old one).
+pub fn decode_text(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0,
+    }
+}
+
+/// What was read, for the reports' `input` block and the terminal summary.
+#[derive(Debug, Clone, Default)]
+pub struct SheetInfo {
+    pub path: PathBuf,
+    pub sheet: String,
+    /// `csv`, `xlsx`, …
+    pub format: String,
+    /// For CSV: the encoding and delimiter detected.
+    pub dialect: Option<String>,
+    /// Rows expected, when the format says so up front (for the progress bar).
+    pub size_hint: Option<u64>,
+}
+
+/// A sheet that streams its rows, blank rows already skipped.
+pub trait RowSource: Send {
+    fn info(&self) -> &SheetInfo;
+    /// Calls `emit` for each non-blank row in order; stops early when `emit` returns false.
+    fn read(self: Box<Self>, emit: &mut dyn FnMut(RawRow) -> bool) -> Result<(), InputError>;
+}
+
+/// The file formats the tool reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv { tab: bool },
+    Workbook(workbook::BookKind),
+}
+
+pub fn format_of(path: &Path) -> Result<Format, InputError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    Ok(match ext.as_str() {
+        "csv" | "txt" => Format::Csv { tab: false },
+        "tsv" | "tab" => Format::Csv { tab: true },
+        "xlsx" => Format::Workbook(workbook::BookKind::Xlsx),
+        "xlsm" => Format::Workbook(workbook::BookKind::Xlsx),
+        "xls" => Format::Workbook(workbook::BookKind::Xls),
+        "xlsb" => Format::Workbook(workbook::BookKind::Xlsb),
+        "ods" => Format::Workbook(workbook::BookKind::Ods),
+        _ => {
+            return Err(InputError::UnsupportedFormat {
+                path: path.to_path_buf(),
+                ext: if ext.is_empty() { "(none)".into() } else { format!(".{ext}") },
+            })
+        }
+    })
+}
+
+/// An opened input: the main sheet as a stream, and the explicit periods if the input has them.
+pub struct Opened {
+    pub main: Box<dyn RowSource>,
+    /// Rows of the workbook's `periods` sheet (read whole: it is small), with its info.
+    pub periods: Option<(SheetInfo, Vec<RawRow>)>,
+}
+
+/// Opens `path`, choosing the sheet as SPEC §2 says: `--sheet`, else `streaks`, else the first.
+pub fn open(path: &Path, sheet: Option<&str>) -> Result<Opened, InputError> {
+    check_file(path)?;
+    match format_of(path)? {
+        Format::Csv { tab } => Ok(Opened { main: Box::new(CsvSource::open(path, tab)?), periods: None }),
+        Format::Workbook(kind) => workbook::open(path, kind, sheet),
+    }
+}
+
+/// Reads a whole sheet (the periods sheet or file) into memory.
+pub fn read_all(source: Box<dyn RowSource>) -> Result<(SheetInfo, Vec<RawRow>), InputError> {
+    let info = source.info().clone();
+    let mut rows = Vec::new();
+    source.read(&mut |row| {
+        rows.push(row);
+        true
+    })?;
+    Ok((info, rows))
+}
+
+pub fn check_file(path: &Path) -> Result<u64, InputError> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(InputError::NotFound {
+            path: path.to_path_buf(),
+            cwd: std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default(),
+        }),
+        Err(source) => Err(InputError::Unreadable { path: path.to_path_buf(), source }),
+        Ok(m) if m.is_dir() => Err(InputError::Usage(format!(
+            "{}: is a folder, not a file. Name the .csv or .xlsx file to read.",
+            path.display()
+        ))),
+        Ok(m) if m.len() == 0 => Err(InputError::Empty { path: path.to_path_buf() }),
+        Ok(m) => Ok(m.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_utf8_and_windows_1252() {
+        assert_eq!(decode_text("Café".as_bytes()), "Café");
+        assert_eq!(decode_text(b"Caf\xe9 \x80"), "Café €");
+    }
+
+    #[test]
+    fn numbers_display_without_trailing_zero() {
+        assert_eq!(format_number(46204.0), "46204");
+        assert_eq!(format_number(12.5), "12.5");
+    }
+}
