@@ -26,14 +26,18 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read and validate every row, offline; print a summary and write reports.
-    #[command(after_help = "Examples:\n  streak-import validate samples/campaign.xlsx\n  \
+    #[command(
+        after_help = "Examples:\n  streak-import validate samples/campaign.xlsx\n  \
 streak-import validate samples/campaign.csv --report out.json --report out.xlsx\n  \
-streak-import validate export.csv --date-format %d/%m/%Y --time-zone Asia/Kolkata")]
+streak-import validate export.csv --date-format %d/%m/%Y --time-zone Asia/Kolkata"
+    )]
     Validate(SheetArgs),
     /// Validate, then create every valid row on the API. With --dry-run: write the request bodies
     /// instead of sending them.
-    #[command(after_help = "Examples:\n  streak-import import samples/campaign.xlsx --dry-run\n  \
-CAPILLARY_USERNAME=till CAPILLARY_PASSWORD=… streak-import import campaign.xlsx --cluster eu")]
+    #[command(
+        after_help = "Examples:\n  streak-import import samples/campaign.xlsx --dry-run\n  \
+CAPILLARY_USERNAME=till CAPILLARY_PASSWORD=… streak-import import campaign.xlsx --cluster eu"
+    )]
     Import(ImportArgs),
 }
 
@@ -80,7 +84,11 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { exit::INPUT } else { exit::OK };
+            let code = if e.use_stderr() {
+                exit::INPUT
+            } else {
+                exit::OK
+            };
             let _ = e.print();
             return code;
         }
@@ -118,7 +126,9 @@ pub fn check_date_format(format: &str) -> Result<(), InputError> {
         )));
     }
     if !format.contains("%d") && !format.contains("%e") && !format.contains("%j") {
-        return Err(InputError::Usage(format!("--date-format {format}: has no day (%d); e.g. %d/%m/%Y.")));
+        return Err(InputError::Usage(format!(
+            "--date-format {format}: has no day (%d); e.g. %d/%m/%Y."
+        )));
     }
     Ok(())
 }
@@ -128,7 +138,8 @@ pub fn parse_time_zone(name: &str) -> Result<chrono_tz::Tz, InputError> {
         let near = crate::header::closest(name, chrono_tz::TZ_VARIANTS.iter().map(|t| t.name()));
         InputError::Usage(format!(
             "--time-zone {name}: not an IANA time zone{}.",
-            near.map(|n| format!(" (did you mean {n}?)")).unwrap_or_default()
+            near.map(|n| format!(" (did you mean {n}?)"))
+                .unwrap_or_default()
         ))
     })
 }

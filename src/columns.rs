@@ -7,12 +7,17 @@
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Kind {
     /// Free text of at most `max` characters (after trimming).
-    Text { max: usize },
+    Text {
+        max: usize,
+    },
     Bool,
     /// One of a closed list of values, compared ignoring case, with spaces and `-` read as `_`.
     Enum(&'static [&'static str]),
     /// A whole number in `min..=max`.
-    Int { min: i64, max: i64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
     /// A calendar date.
     Date,
     /// An IANA time-zone name.
@@ -89,16 +94,37 @@ pub struct ColumnDef<C: 'static> {
     pub example: &'static str,
 }
 
-pub const TRACKING_TYPES: &[&str] =
-    &["STREAKS", "NON_CONTINUOUS_STREAKS", "STREAK", "DEFAULT", "CAPPING"];
+pub const TRACKING_TYPES: &[&str] = &[
+    "STREAKS",
+    "NON_CONTINUOUS_STREAKS",
+    "STREAK",
+    "DEFAULT",
+    "CAPPING",
+];
 /// Tracking types that make the group a streak; streaks need the fixed calendar window.
 pub const STREAK_TRACKING_TYPES: &[&str] = &["STREAKS", "NON_CONTINUOUS_STREAKS", "STREAK"];
-pub const EVALUATION_TYPES: &[&str] =
-    &["FIXED_CALENDAR_WINDOW", "CYCLIC_WINDOW", "PERIOD_AGNOSTIC_WINDOW"];
-pub const FREQUENCY_TYPES: &[&str] =
-    &["DAILY", "WEEKLY", "MONTHLY", "QUARTERLY", "HALF_YEARLY", "YEARLY", "CUSTOM"];
-pub const TARGET_ENTITIES: &[&str] =
-    &["ALTERNATE_CURRENCIES", "TRANSACTION", "LINEITEM", "EVENT", "REWARDS", "POINTS"];
+pub const EVALUATION_TYPES: &[&str] = &[
+    "FIXED_CALENDAR_WINDOW",
+    "CYCLIC_WINDOW",
+    "PERIOD_AGNOSTIC_WINDOW",
+];
+pub const FREQUENCY_TYPES: &[&str] = &[
+    "DAILY",
+    "WEEKLY",
+    "MONTHLY",
+    "QUARTERLY",
+    "HALF_YEARLY",
+    "YEARLY",
+    "CUSTOM",
+];
+pub const TARGET_ENTITIES: &[&str] = &[
+    "ALTERNATE_CURRENCIES",
+    "TRANSACTION",
+    "LINEITEM",
+    "EVENT",
+    "REWARDS",
+    "POINTS",
+];
 pub const TARGET_TYPES: &[&str] = &[
     "ALL",
     "REGULAR",
@@ -121,9 +147,14 @@ pub const AGGREGATE_FUNCTIONS: &[&str] = &["SUM", "COUNT"];
 pub fn target_types_for(entity: &str) -> &'static [&'static str] {
     match entity {
         "ALTERNATE_CURRENCIES" => &["ALL", "REGULAR", "PROMOTION"],
-        "TRANSACTION" | "LINEITEM" => {
-            &["SALES", "GROSS_SALES", "QUANTITY", "COUNT", "VISIT", "EXTENDED_FIELD"]
-        }
+        "TRANSACTION" | "LINEITEM" => &[
+            "SALES",
+            "GROSS_SALES",
+            "QUANTITY",
+            "COUNT",
+            "VISIT",
+            "EXTENDED_FIELD",
+        ],
         "EVENT" => &["COUNT", "VISIT", "EVENT_ATTRIBUTE"],
         "REWARDS" | "POINTS" => &["REGULAR_POINTS", "PROMOTIONAL_POINTS", "ALL_POINTS"],
         _ => &[],
@@ -143,7 +174,16 @@ const fn col(
     rule: &'static str,
     example: &'static str,
 ) -> ColumnDef<Col> {
-    ColumnDef { col, key, need, api_field, kind, aliases, rule, example }
+    ColumnDef {
+        col,
+        key,
+        need,
+        api_field,
+        kind,
+        aliases,
+        rule,
+        example,
+    }
 }
 
 use Kind::*;
@@ -237,23 +277,76 @@ pub enum PCol {
 
 /// The `periods` sheet (or `--periods FILE`): explicit periods for CUSTOM streaks (SPEC §4).
 pub static PERIOD_COLUMNS: &[ColumnDef<PCol>] = &[
-    ColumnDef { col: PCol::StreakName, key: "streak_name", need: Always, api_field: "(matches name)",
-        kind: Text { max: 200 }, aliases: &["name", "streak"],
-        rule: "the name of a streak in the main sheet (ignoring case)", example: "" },
-    ColumnDef { col: PCol::StartDate, key: "start_date", need: Always, api_field: "periods[].startDate",
-        kind: Date, aliases: &["start"], rule: "a date; the period starts at 00:00:00.000", example: "" },
-    ColumnDef { col: PCol::EndDate, key: "end_date", need: Always, api_field: "periods[].endDate",
-        kind: Date, aliases: &["end"], rule: "a date, not before start_date; the period ends at 23:59:59.999",
-        example: "" },
-    ColumnDef { col: PCol::RefCode, key: "ref_code", need: Optional, api_field: "periods[].refCode",
-        kind: Text { max: 200 }, aliases: &[], rule: "default Cycle_k", example: "" },
-    ColumnDef { col: PCol::DefaultValue, key: "default_value", need: Optional,
-        api_field: "targets[0].defaultValues[k]", kind: Amount, aliases: &[],
-        rule: "number ≥ 0; overrides the streak's default_value for this period", example: "" },
-    ColumnDef { col: PCol::Description, key: "description", need: Optional, api_field: "periods[].description",
-        kind: Text { max: 255 }, aliases: &[], rule: "at most 255 characters", example: "" },
-    ColumnDef { col: PCol::Active, key: "active", need: Optional, api_field: "periods[].active",
-        kind: Bool, aliases: &[], rule: "TRUE or FALSE, default TRUE", example: "" },
+    ColumnDef {
+        col: PCol::StreakName,
+        key: "streak_name",
+        need: Always,
+        api_field: "(matches name)",
+        kind: Text { max: 200 },
+        aliases: &["name", "streak"],
+        rule: "the name of a streak in the main sheet (ignoring case)",
+        example: "",
+    },
+    ColumnDef {
+        col: PCol::StartDate,
+        key: "start_date",
+        need: Always,
+        api_field: "periods[].startDate",
+        kind: Date,
+        aliases: &["start"],
+        rule: "a date; the period starts at 00:00:00.000",
+        example: "",
+    },
+    ColumnDef {
+        col: PCol::EndDate,
+        key: "end_date",
+        need: Always,
+        api_field: "periods[].endDate",
+        kind: Date,
+        aliases: &["end"],
+        rule: "a date, not before start_date; the period ends at 23:59:59.999",
+        example: "",
+    },
+    ColumnDef {
+        col: PCol::RefCode,
+        key: "ref_code",
+        need: Optional,
+        api_field: "periods[].refCode",
+        kind: Text { max: 200 },
+        aliases: &[],
+        rule: "default Cycle_k",
+        example: "",
+    },
+    ColumnDef {
+        col: PCol::DefaultValue,
+        key: "default_value",
+        need: Optional,
+        api_field: "targets[0].defaultValues[k]",
+        kind: Amount,
+        aliases: &[],
+        rule: "number ≥ 0; overrides the streak's default_value for this period",
+        example: "",
+    },
+    ColumnDef {
+        col: PCol::Description,
+        key: "description",
+        need: Optional,
+        api_field: "periods[].description",
+        kind: Text { max: 255 },
+        aliases: &[],
+        rule: "at most 255 characters",
+        example: "",
+    },
+    ColumnDef {
+        col: PCol::Active,
+        key: "active",
+        need: Optional,
+        api_field: "periods[].active",
+        kind: Bool,
+        aliases: &[],
+        rule: "TRUE or FALSE, default TRUE",
+        example: "",
+    },
 ];
 
 /// The form headers are compared in: case, spaces, `_` and `-` ignored.
@@ -271,8 +364,48 @@ impl<C> ColumnDef<C> {
     /// API field names normalize to the key for most columns; the others are listed as aliases.
     pub fn matches(&self, normalized: &str) -> bool {
         normalize_header(self.key) == normalized
-            || self.aliases.iter().any(|a| normalize_header(a) == normalized)
+            || self
+                .aliases
+                .iter()
+                .any(|a| normalize_header(a) == normalized)
     }
+}
+
+/// The column table as Markdown, for the README (a test keeps the README's copy identical).
+pub fn markdown_table<C>(table: &[ColumnDef<C>]) -> String {
+    let mut out =
+        String::from("| column | required | API field | rule | example |\n|---|---|---|---|---|\n");
+    for c in table {
+        let need = match c.need {
+            Need::Always => "yes",
+            Need::Sometimes => "when the rule says",
+            Need::Optional => "",
+        };
+        let aliases = if c.aliases.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (also: {})",
+                c.aliases
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let example = if c.example.is_empty() {
+            String::new()
+        } else {
+            format!("`{}`", c.example)
+        };
+        out.push_str(&format!(
+            "| `{}`{aliases} | {need} | `{}` | {} | {example} |\n",
+            c.key,
+            c.api_field,
+            c.rule.replace('|', "\\|")
+        ));
+    }
+    out
 }
 
 pub fn def(col: Col) -> &'static ColumnDef<Col> {
@@ -304,7 +437,9 @@ mod tests {
             assert!(start.matches(&normalize_header(h)), "{h}");
         }
         assert!(def(Col::EvaluationType).matches(&normalize_header("targetEvaluationType")));
-        assert!(def(Col::AlternateCurrencyId).matches(&normalize_header("alternateCurrencyIdentifier")));
+        assert!(
+            def(Col::AlternateCurrencyId).matches(&normalize_header("alternateCurrencyIdentifier"))
+        );
         assert!(def(Col::TimeZone).matches(&normalize_header("timeZoneName")));
         assert!(!def(Col::Name).matches(&normalize_header("description")));
     }
@@ -314,9 +449,18 @@ mod tests {
         for a in COLUMNS {
             for b in COLUMNS {
                 if a.col != b.col {
-                    assert!(!b.matches(&normalize_header(a.key)), "{} also matches {}", a.key, b.key);
+                    assert!(
+                        !b.matches(&normalize_header(a.key)),
+                        "{} also matches {}",
+                        a.key,
+                        b.key
+                    );
                     for alias in a.aliases {
-                        assert!(!b.matches(&normalize_header(alias)), "{alias} matches {}", b.key);
+                        assert!(
+                            !b.matches(&normalize_header(alias)),
+                            "{alias} matches {}",
+                            b.key
+                        );
                     }
                 }
             }

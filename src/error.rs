@@ -23,29 +23,64 @@ pub enum InputError {
     #[error("{path}: file not found. Check the path (the current folder is {cwd}).")]
     NotFound { path: PathBuf, cwd: String },
     #[error("{path}: cannot read the file: {source}")]
-    Unreadable { path: PathBuf, source: std::io::Error },
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: the file is empty. Export the sheet again, or pick the right file.")]
     Empty { path: PathBuf },
-    #[error("{path}: unsupported file type `{ext}`. Use .csv, .tsv, .xlsx, .xlsm, .xls, .xlsb or .ods.")]
+    #[error(
+        "{path}: unsupported file type `{ext}`. Use .csv, .tsv, .xlsx, .xlsm, .xls, .xlsb or .ods."
+    )]
     UnsupportedFormat { path: PathBuf, ext: String },
     #[error("{path}: not a readable {format} workbook ({detail}). Open it in Excel and save it again, or export the sheet as CSV.")]
-    CorruptWorkbook { path: PathBuf, format: &'static str, detail: String },
+    CorruptWorkbook {
+        path: PathBuf,
+        format: &'static str,
+        detail: String,
+    },
     #[error("{path}: no sheet named `{sheet}`. The workbook has: {available}. Pass one of them with --sheet.")]
-    NoSuchSheet { path: PathBuf, sheet: String, available: String },
+    NoSuchSheet {
+        path: PathBuf,
+        sheet: String,
+        available: String,
+    },
     #[error("{path}: the sheet `{sheet}` has no header row (it is empty). Put the column names on the first row; `streak-import template -o template.xlsx` makes a blank template.")]
     NoHeader { path: PathBuf, sheet: String },
     #[error("{path}: the sheet `{sheet}` has a header row but no data rows. Add one row per streak below the header.")]
     NoRows { path: PathBuf, sheet: String },
     #[error("{path}: required column `{column}` is missing from the header row{closest}. Add the column (see `streak-import template`) or rename the header.")]
-    MissingColumn { path: PathBuf, column: &'static str, closest: String },
+    MissingColumn {
+        path: PathBuf,
+        column: &'static str,
+        closest: String,
+    },
     #[error("{path}: header `{header}` ({cell}) appears twice; which one holds `{column}` is unclear. Remove or rename one of them.")]
-    DuplicateHeader { path: PathBuf, header: String, cell: String, column: &'static str },
+    DuplicateHeader {
+        path: PathBuf,
+        header: String,
+        cell: String,
+        column: &'static str,
+    },
     #[error("{path}: row {row}, {cell}: a cell of {size} is larger than the {limit} a streak cell can hold. This usually means a quote (\") that is never closed earlier in the file; check row {row} and the rows above it.")]
-    CellTooLarge { path: PathBuf, row: u32, cell: String, size: String, limit: String },
+    CellTooLarge {
+        path: PathBuf,
+        row: u32,
+        cell: String,
+        size: String,
+        limit: String,
+    },
     #[error("{path}: the CSV cannot be read at row {row}: {detail}")]
-    MalformedCsv { path: PathBuf, row: u32, detail: String },
+    MalformedCsv {
+        path: PathBuf,
+        row: u32,
+        detail: String,
+    },
     #[error("{path}: cannot write the report: {source}. Check that the folder exists and the file is not open in Excel.")]
-    ReportWrite { path: PathBuf, source: std::io::Error },
+    ReportWrite {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: cannot write the report: {detail}")]
     ReportXlsx { path: PathBuf, detail: String },
     #[error("--report {path}: unknown report type. Use a path ending in .json, .csv or .xlsx.")]

@@ -32,7 +32,12 @@ pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) 
     let wanted_n = normalize_header(wanted);
     candidates
         .into_iter()
-        .map(|c| (strsim::normalized_damerau_levenshtein(&wanted_n, &normalize_header(c)), c))
+        .map(|c| {
+            (
+                strsim::normalized_damerau_levenshtein(&wanted_n, &normalize_header(c)),
+                c,
+            )
+        })
         .filter(|(score, _)| *score >= 0.5)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
@@ -45,7 +50,9 @@ pub fn map_columns<C>(
     header: &RawRow,
     path: &Path,
 ) -> Result<(ColumnMap, Vec<Problem>), InputError> {
-    let headers: Vec<String> = (0..header.len()).map(|i| header.get(i).display().trim().to_string()).collect();
+    let headers: Vec<String> = (0..header.len())
+        .map(|i| header.get(i).display().trim().to_string())
+        .collect();
     let mut positions: Vec<Option<usize>> = vec![None; table.len()];
     let mut unknown = Vec::new();
     for (i, text) in headers.iter().enumerate() {
@@ -74,7 +81,14 @@ pub fn map_columns<C>(
             return Err(InputError::MissingColumn {
                 path: path.to_path_buf(),
                 column: column.key,
-                closest: near.map(|h| format!(" (the closest header is `{h}`: rename it to `{}`)", column.key)).unwrap_or_default(),
+                closest: near
+                    .map(|h| {
+                        format!(
+                            " (the closest header is `{h}`: rename it to `{}`)",
+                            column.key
+                        )
+                    })
+                    .unwrap_or_default(),
             });
         }
     }
@@ -87,12 +101,22 @@ pub fn map_columns<C>(
                 cell: cell_ref(i, header.row),
                 value: headers[i].clone(),
                 code: Code::UnknownColumn,
-                message: format!("column `{}` is not part of the template; its values are ignored", headers[i]),
+                message: format!(
+                    "column `{}` is not part of the template; its values are ignored",
+                    headers[i]
+                ),
                 hint: near.map(|k| format!("did you mean `{k}`?")),
             }
         })
         .collect();
-    Ok((ColumnMap { positions, headers, header_row: header.row }, warnings))
+    Ok((
+        ColumnMap {
+            positions,
+            headers,
+            header_row: header.row,
+        },
+        warnings,
+    ))
 }
 
 #[cfg(test)]
@@ -102,12 +126,21 @@ mod tests {
     use crate::sheet::{Cells, Value};
 
     fn header(cells: &[&str]) -> RawRow {
-        RawRow { row: 1, cells: Cells::Book(cells.iter().map(|c| Value::Text(c.to_string())).collect()) }
+        RawRow {
+            row: 1,
+            cells: Cells::Book(cells.iter().map(|c| Value::Text(c.to_string())).collect()),
+        }
     }
 
     #[test]
     fn maps_aliases_and_reports_unknown_columns() {
-        let row = header(&["Name", "Frequency Type", "targetType", "Default Value", "Colour"]);
+        let row = header(&[
+            "Name",
+            "Frequency Type",
+            "targetType",
+            "Default Value",
+            "Colour",
+        ]);
         let (map, warnings) = map_columns(COLUMNS, &row, Path::new("x.csv")).unwrap();
         assert_eq!(map.position(Col::Name as usize), Some(0));
         assert_eq!(map.position(Col::FrequencyType as usize), Some(1));

@@ -6,14 +6,14 @@
 
 pub mod cli;
 pub mod clock;
-pub mod commands;
 pub mod columns;
+pub mod commands;
 pub mod error;
 pub mod header;
+pub mod outcome;
 pub mod payload;
 pub mod periods;
 pub mod pipeline;
-pub mod outcome;
 pub mod problem;
 pub mod progress;
 pub mod report;

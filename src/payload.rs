@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize, Serializer};
 
 /// The expression every target gets unless the sheet says otherwise: "always true".
-pub const ALWAYS_TRUE_JSON: &str = r#"{"arity":"literal","value":"true","type":"boolean:primitive"}"#;
+pub const ALWAYS_TRUE_JSON: &str =
+    r#"{"arity":"literal","value":"true","type":"boolean:primitive"}"#;
 
 /// The API's wire format for period dates (no offset), as its page specifies.
 pub const WIRE_DATE_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3f";
@@ -113,9 +114,15 @@ mod tests {
 
     #[test]
     fn whole_targets_serialize_as_integers() {
-        let v = serde_json::to_string(&DefaultValue { default_value: 500.0 }).unwrap();
+        let v = serde_json::to_string(&DefaultValue {
+            default_value: 500.0,
+        })
+        .unwrap();
         assert_eq!(v, r#"{"defaultValue":500}"#);
-        let v = serde_json::to_string(&DefaultValue { default_value: 12.5 }).unwrap();
+        let v = serde_json::to_string(&DefaultValue {
+            default_value: 12.5,
+        })
+        .unwrap();
         assert_eq!(v, r#"{"defaultValue":12.5}"#);
     }
 }

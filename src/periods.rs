@@ -31,7 +31,12 @@ pub struct PeriodSpec {
 
 /// The periods of a generated streak: period k starts at `start` + (k−1)·L, counted from `start`
 /// each time so months never drift (Jan 31 + 1 month = Feb 28/29, + 2 months = Mar 31).
-pub fn generate(frequency_type: &str, frequency: u32, start: NaiveDate, total: u32) -> Vec<PeriodSpec> {
+pub fn generate(
+    frequency_type: &str,
+    frequency: u32,
+    start: NaiveDate,
+    total: u32,
+) -> Vec<PeriodSpec> {
     let start_of = |k: u32| -> Option<NaiveDate> {
         let n = k.checked_mul(frequency)?;
         match frequency_type {
@@ -71,10 +76,22 @@ pub fn to_wire(specs: &[PeriodSpec], now: NaiveDateTime) -> Vec<Period> {
         .map(|(k, p)| {
             let start = p.start.and_time(NaiveTime::MIN);
             Period {
-                ref_code: p.ref_code.clone().unwrap_or_else(|| format!("Cycle_{}", k + 1)),
+                ref_code: p
+                    .ref_code
+                    .clone()
+                    .unwrap_or_else(|| format!("Cycle_{}", k + 1)),
                 start_date: start.format(WIRE_DATE_FORMAT).to_string(),
-                end_date: p.end.and_time(end_of_day).format(WIRE_DATE_FORMAT).to_string(),
-                period_status: if start > now { "NOT_STARTED" } else { "RUNNING" }.to_string(),
+                end_date: p
+                    .end
+                    .and_time(end_of_day)
+                    .format(WIRE_DATE_FORMAT)
+                    .to_string(),
+                period_status: if start > now {
+                    "NOT_STARTED"
+                } else {
+                    "RUNNING"
+                }
+                .to_string(),
                 active: p.active,
                 description: p.description.clone(),
             }
@@ -85,17 +102,29 @@ pub fn to_wire(specs: &[PeriodSpec], now: NaiveDateTime) -> Vec<Period> {
 /// Sorts explicit periods and checks them as a set: 1–100 of them, none overlapping.
 pub fn check_explicit(mut specs: Vec<PeriodSpec>) -> Result<Vec<PeriodSpec>, Issue> {
     if specs.len() as i64 > MAX_PERIODS {
-        return Err(Issue::new(Code::InvalidPeriods, format!("{} periods: at most {MAX_PERIODS} are allowed", specs.len())));
+        return Err(Issue::new(
+            Code::InvalidPeriods,
+            format!("{} periods: at most {MAX_PERIODS} are allowed", specs.len()),
+        ));
     }
     specs.sort_by_key(|p| (p.start, p.end));
     for pair in specs.windows(2) {
         if pair[1].start <= pair[0].end {
-            let at = |p: &PeriodSpec| p.source_row.map(|r| format!(" (periods row {r})")).unwrap_or_default();
+            let at = |p: &PeriodSpec| {
+                p.source_row
+                    .map(|r| format!(" (periods row {r})"))
+                    .unwrap_or_default()
+            };
             return Err(Issue::new(
                 Code::InvalidPeriods,
                 format!(
                     "periods overlap: {}–{}{} and {}–{}{}",
-                    pair[0].start, pair[0].end, at(&pair[0]), pair[1].start, pair[1].end, at(&pair[1])
+                    pair[0].start,
+                    pair[0].end,
+                    at(&pair[0]),
+                    pair[1].start,
+                    pair[1].end,
+                    at(&pair[1])
                 ),
             )
             .hint("make each period start after the previous one ends"));
@@ -155,7 +184,10 @@ pub fn read_sheet(
     rules: &DateRules,
     default_zone: Option<Tz>,
 ) -> Result<PeriodsSheet, InputError> {
-    let mut out = PeriodsSheet { sheet: info.sheet.clone(), ..Default::default() };
+    let mut out = PeriodsSheet {
+        sheet: info.sheet.clone(),
+        ..Default::default()
+    };
     let Some((header, data)) = rows.split_first() else {
         return Ok(out);
     };
@@ -225,10 +257,15 @@ fn read_period_row(
             hint: issue.hint,
         });
     };
-    let name = name_cell.as_ref().map(|(c, _)| c.display().trim().to_string()).unwrap_or_default();
+    let name = name_cell
+        .as_ref()
+        .map(|(c, _)| c.display().trim().to_string())
+        .unwrap_or_default();
     let mut date_of = |col: PCol, cell: Option<(crate::sheet::Cell, String)>| {
         let (c, at) = cell?;
-        values::date(&c, rules, zone).map_err(|i| report(col, &c, &at, i)).ok()
+        values::date(&c, rules, zone)
+            .map_err(|i| report(col, &c, &at, i))
+            .ok()
     };
     let start = date_of(PCol::StartDate, start_cell);
     let end = date_of(PCol::EndDate, end_cell);
@@ -240,7 +277,15 @@ fn read_period_row(
         };
         match values::text(&c) {
             Ok((t, _)) if t.chars().count() > max => {
-                report(col, &c, &at, Issue::new(Code::TooLong, format!("{} characters: at most {max}", t.chars().count())));
+                report(
+                    col,
+                    &c,
+                    &at,
+                    Issue::new(
+                        Code::TooLong,
+                        format!("{} characters: at most {max}", t.chars().count()),
+                    ),
+                );
                 None
             }
             Ok((t, _)) => Some(t),
@@ -252,15 +297,26 @@ fn read_period_row(
     };
     let ref_code = text_of(PCol::RefCode, ref_cell);
     let description = text_of(PCol::Description, desc_cell).unwrap_or_default();
-    let default_value = value_cell.and_then(|(c, at)| values::amount(&c).map_err(|i| report(PCol::DefaultValue, &c, &at, i)).ok());
+    let default_value = value_cell.and_then(|(c, at)| {
+        values::amount(&c)
+            .map_err(|i| report(PCol::DefaultValue, &c, &at, i))
+            .ok()
+    });
     let active = active_cell
-        .and_then(|(c, at)| values::boolean(&c).map_err(|i| report(PCol::Active, &c, &at, i)).ok())
+        .and_then(|(c, at)| {
+            values::boolean(&c)
+                .map_err(|i| report(PCol::Active, &c, &at, i))
+                .ok()
+        })
         .unwrap_or(true);
     if let (Some(s), Some(e)) = (start, end) {
         if e < s {
             problems.push(Problem {
                 column: pdef(PCol::EndDate).key.into(),
-                cell: map.position(PCol::EndDate as usize).map(|p| cell_ref(p, raw.row)).unwrap_or_default(),
+                cell: map
+                    .position(PCol::EndDate as usize)
+                    .map(|p| cell_ref(p, raw.row))
+                    .unwrap_or_default(),
                 value: e.to_string(),
                 code: Code::InvalidPeriods,
                 message: format!("the period ends ({e}) before it starts ({s})"),
@@ -295,7 +351,15 @@ mod tests {
     fn months_clamp_at_month_end_without_drift() {
         let p = generate("MONTHLY", 1, d(2026, 1, 31), 4);
         let starts: Vec<_> = p.iter().map(|p| p.start).collect();
-        assert_eq!(starts, vec![d(2026, 1, 31), d(2026, 2, 28), d(2026, 3, 31), d(2026, 4, 30)]);
+        assert_eq!(
+            starts,
+            vec![
+                d(2026, 1, 31),
+                d(2026, 2, 28),
+                d(2026, 3, 31),
+                d(2026, 4, 30)
+            ]
+        );
         assert_eq!(p[0].end, d(2026, 2, 27));
         assert_eq!(p[1].end, d(2026, 3, 30));
     }
@@ -333,9 +397,17 @@ mod tests {
             active: true,
             source_row: Some(row),
         };
-        let sorted = check_explicit(vec![spec(d(2026, 8, 1), d(2026, 8, 10), 3), spec(d(2026, 7, 1), d(2026, 7, 10), 2)]).unwrap();
+        let sorted = check_explicit(vec![
+            spec(d(2026, 8, 1), d(2026, 8, 10), 3),
+            spec(d(2026, 7, 1), d(2026, 7, 10), 2),
+        ])
+        .unwrap();
         assert_eq!(sorted[0].source_row, Some(2));
-        let err = check_explicit(vec![spec(d(2026, 7, 1), d(2026, 7, 10), 2), spec(d(2026, 7, 10), d(2026, 7, 20), 3)]).unwrap_err();
+        let err = check_explicit(vec![
+            spec(d(2026, 7, 1), d(2026, 7, 10), 2),
+            spec(d(2026, 7, 10), d(2026, 7, 20), 3),
+        ])
+        .unwrap_err();
         assert_eq!(err.code, Code::InvalidPeriods);
         assert!(err.message.contains("periods row 2") && err.message.contains("periods row 3"));
     }

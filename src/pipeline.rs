@@ -60,7 +60,9 @@ pub fn validate_file(
     sink: &mut dyn FnMut(RowOutcome) -> Result<(), InputError>,
 ) -> Result<InputSummary, InputError> {
     let opened = sheet::open(path, options.sheet.as_deref())?;
-    let dates = DateRules { format: options.date_format.clone() };
+    let dates = DateRules {
+        format: options.date_format.clone(),
+    };
     let (periods_sheet, periods_source) = load_periods(path, options, opened.periods, &dates)?;
     let main = opened.main;
     let info = main.info().clone();
@@ -119,7 +121,8 @@ pub fn validate_file(
                 });
             }
             let Some(ctx) = ctx.as_ref() else { continue };
-            let outcomes: Vec<RowOutcome> = batch.par_iter().map(|raw| validate_row(raw, ctx)).collect();
+            let outcomes: Vec<RowOutcome> =
+                batch.par_iter().map(|raw| validate_row(raw, ctx)).collect();
             for mut outcome in outcomes {
                 summary.rows += 1;
                 flag_duplicate(&mut outcome, &mut first_row_of, ctx);
@@ -131,10 +134,16 @@ pub fn validate_file(
     })?;
 
     let Some(ctx) = ctx else {
-        return Err(InputError::NoHeader { path: path.to_path_buf(), sheet: info.sheet.clone() });
+        return Err(InputError::NoHeader {
+            path: path.to_path_buf(),
+            sheet: info.sheet.clone(),
+        });
     };
     if summary.rows == 0 {
-        return Err(InputError::NoRows { path: path.to_path_buf(), sheet: info.sheet.clone() });
+        return Err(InputError::NoRows {
+            path: path.to_path_buf(),
+            sheet: info.sheet.clone(),
+        });
     }
     let names = first_row_of.into_keys().collect();
     let mut extra: Vec<RowOutcome> = ctx.periods.problems.clone();
@@ -148,19 +157,29 @@ pub fn validate_file(
 }
 
 /// Names are unique ignoring case: the later row is the one reported, naming the first.
-fn flag_duplicate(outcome: &mut RowOutcome, first_row_of: &mut HashMap<String, u32>, ctx: &Context) {
+fn flag_duplicate(
+    outcome: &mut RowOutcome,
+    first_row_of: &mut HashMap<String, u32>,
+    ctx: &Context,
+) {
     if outcome.name_key.is_empty() {
         return;
     }
     match first_row_of.get(&outcome.name_key) {
         Some(&first) => {
-            let at = ctx.map.position(Col::Name as usize).map(|p| cell_ref(p, outcome.row)).unwrap_or_default();
+            let at = ctx
+                .map
+                .position(Col::Name as usize)
+                .map(|p| cell_ref(p, outcome.row))
+                .unwrap_or_default();
             outcome.push(Problem {
                 column: def(Col::Name).key.to_string(),
                 cell: at,
                 value: outcome.name.clone(),
                 code: Code::DuplicateName,
-                message: format!("the name is already used by row {first} (names are compared ignoring case)"),
+                message: format!(
+                    "the name is already used by row {first} (names are compared ignoring case)"
+                ),
                 hint: Some("give each streak its own name".into()),
             });
         }
@@ -180,7 +199,9 @@ fn load_periods(
 ) -> Result<(PeriodsSheet, Option<String>), InputError> {
     let beside = path.with_file_name(format!(
         "{}-periods.csv",
-        path.file_stem().and_then(|s| s.to_str()).unwrap_or_default()
+        path.file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
     ));
     let (info, rows, source) = if let Some(file) = &options.periods_file {
         let opened = sheet::open(file, None)?;
@@ -192,7 +213,14 @@ fn load_periods(
     } else if matches!(sheet::format_of(path), Ok(sheet::Format::Csv { .. })) && beside.is_file() {
         let opened = sheet::open(&beside, None)?;
         let (info, rows) = sheet::read_all(opened.main)?;
-        (info, rows, format!("{} (found beside the input; pass --periods to use another file)", beside.display()))
+        (
+            info,
+            rows,
+            format!(
+                "{} (found beside the input; pass --periods to use another file)",
+                beside.display()
+            ),
+        )
     } else {
         return Ok((PeriodsSheet::default(), None));
     };

@@ -109,6 +109,13 @@ pub fn column_letters(mut index: usize) -> String {
     String::from_utf8(letters).unwrap_or_default()
 }
 
+/// `F7` → 5: the column index of a cell reference.
+pub fn column_index(cell: &str) -> Option<usize> {
+    let letters = cell.bytes().take_while(u8::is_ascii_uppercase);
+    let n = letters.fold(0usize, |acc, b| acc * 26 + (b - b'A' + 1) as usize);
+    n.checked_sub(1)
+}
+
 pub fn cell_ref(col_index: usize, row: u32) -> String {
     format!("{}{}", column_letters(col_index), row)
 }
@@ -126,6 +133,10 @@ mod tests {
         assert_eq!(column_letters(701), "ZZ");
         assert_eq!(column_letters(702), "AAA");
         assert_eq!(cell_ref(5, 7), "F7");
+        for i in [0, 5, 25, 26, 27, 701, 702] {
+            assert_eq!(column_index(&cell_ref(i, 3)), Some(i));
+        }
+        assert_eq!(column_index(""), None);
     }
 
     #[test]

@@ -25,13 +25,17 @@ impl Progress {
     pub fn new(quiet: bool) -> Self {
         let terminal = std::io::stderr().is_terminal();
         Progress {
-            multi: (terminal && !quiet).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
+            multi: (terminal && !quiet)
+                .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
             plain: !terminal && !quiet,
         }
     }
 
     pub fn hidden() -> Self {
-        Progress { multi: None, plain: false }
+        Progress {
+            multi: None,
+            plain: false,
+        }
     }
 
     /// A phase counting `unit`s; `total` draws a bar with an ETA, `None` a spinner with a rate.
@@ -42,8 +46,12 @@ impl Progress {
                 None => ProgressBar::new_spinner(),
             };
             let template = match (total.is_some(), bytes) {
-                (true, true) => "{prefix:>10} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
-                (true, false) => "{prefix:>10} [{bar:30}] {pos}/{len} rows {per_sec} ETA {eta} {msg}",
+                (true, true) => {
+                    "{prefix:>10} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}"
+                }
+                (true, false) => {
+                    "{prefix:>10} [{bar:30}] {pos}/{len} rows {per_sec} ETA {eta} {msg}"
+                }
                 _ => "{prefix:>10} {spinner} {pos} rows {per_sec} {msg}",
             };
             if let Ok(style) = ProgressStyle::with_template(template) {
@@ -52,7 +60,12 @@ impl Progress {
             bar.set_prefix(label);
             m.add(bar)
         });
-        Phase { bar, label, plain: self.plain, started: Instant::now() }
+        Phase {
+            bar,
+            label,
+            plain: self.plain,
+            started: Instant::now(),
+        }
     }
 }
 

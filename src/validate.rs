@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 
 use crate::clock::Now;
 use crate::columns::{
-    def, target_types_for, Col, Kind, Need, MAX_PERIODS, MAX_STREAK_LEVELS, STREAK_TRACKING_TYPES,
+    def, target_types_for, Col, Kind, MAX_PERIODS, MAX_STREAK_LEVELS, STREAK_TRACKING_TYPES,
 };
 use crate::header::ColumnMap;
 use crate::outcome::RowOutcome;
@@ -89,7 +89,9 @@ impl<'a> RowReader<'a> {
 
     /// Reads `col` with `parse`, recording the problem if it fails.
     fn get<T>(&mut self, col: Col, parse: impl FnOnce(&Cell) -> Result<T, Issue>) -> Got<T> {
-        let Some((cell, at)) = self.cell(col) else { return Got::NoColumn };
+        let Some((cell, at)) = self.cell(col) else {
+            return Got::NoColumn;
+        };
         if cell.is_blank() {
             return Got::Blank;
         }
@@ -109,14 +111,29 @@ impl<'a> RowReader<'a> {
             Got::Ok(v) => Some(v),
             Got::Bad => None,
             Got::Blank => {
-                self.flag(col, Issue::new(Code::MissingValue, format!("{} is required{why}", def(col).key)));
+                self.flag(
+                    col,
+                    Issue::new(
+                        Code::MissingValue,
+                        format!("{} is required{why}", def(col).key),
+                    ),
+                );
                 None
             }
             Got::NoColumn => {
                 self.flag(
                     col,
-                    Issue::new(Code::MissingColumn, format!("the sheet has no `{}` column, which this row needs{why}", def(col).key))
-                        .hint(format!("add a `{}` column", def(col).key)),
+                    Issue::new(
+                        Code::MissingColumn,
+                        format!(
+                            "the sheet has no `{}` column, which this row needs{why}",
+                            def(col).key
+                        ),
+                    )
+                    .hint(format!(
+                        "add the column `{}` to the header row",
+                        def(col).key
+                    )),
                 );
                 None
             }
@@ -128,7 +145,9 @@ impl<'a> RowReader<'a> {
             Kind::Text { max } => max,
             _ => usize::MAX,
         };
-        let Some((cell, at)) = self.cell(col) else { return Got::NoColumn };
+        let Some((cell, at)) = self.cell(col) else {
+            return Got::NoColumn;
+        };
         if cell.is_blank() {
             return Got::Blank;
         }
@@ -152,8 +171,11 @@ impl<'a> RowReader<'a> {
                         col,
                         at,
                         cell.display(),
-                        Issue::new(Code::TooLong, format!("{chars} characters: at most {max} are allowed"))
-                            .hint(format!("shorten it by {} characters", chars - max)),
+                        Issue::new(
+                            Code::TooLong,
+                            format!("{chars} characters: at most {max} are allowed"),
+                        )
+                        .hint(format!("shorten it by {} characters", chars - max)),
                     );
                     return Got::Bad;
                 }
@@ -163,12 +185,16 @@ impl<'a> RowReader<'a> {
     }
 
     fn enumeration(&mut self, col: Col) -> Got<&'static str> {
-        let Kind::Enum(allowed) = def(col).kind else { return Got::NoColumn };
+        let Kind::Enum(allowed) = def(col).kind else {
+            return Got::NoColumn;
+        };
         self.get(col, |c| values::enum_value(c, allowed))
     }
 
     fn int(&mut self, col: Col) -> Got<i64> {
-        let Kind::Int { min, max } = def(col).kind else { return Got::NoColumn };
+        let Kind::Int { min, max } = def(col).kind else {
+            return Got::NoColumn;
+        };
         self.get(col, |c| values::integer(c, min, max))
     }
 
@@ -187,9 +213,17 @@ fn or_default<T>(got: Got<T>, default: T) -> Option<T> {
 
 /// Validates one row of the main sheet.
 pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
-    let mut r = RowReader { raw, ctx, out: RowOutcome::new(&ctx.sheet, raw.row) };
+    let mut r = RowReader {
+        raw,
+        ctx,
+        out: RowOutcome::new(&ctx.sheet, raw.row),
+    };
     if ctx.keep_cells {
-        r.out.cells = Some((0..raw.len().max(ctx.map.width())).map(|i| raw.get(i).to_value()).collect());
+        r.out.cells = Some(
+            (0..raw.len().max(ctx.map.width()))
+                .map(|i| raw.get(i).to_value())
+                .collect(),
+        );
     }
 
     let name = r.text(Col::Name);
@@ -232,9 +266,17 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
     let why_generated = " (the periods are generated from it unless frequency_type is CUSTOM)";
 
     let start = r.get(Col::StartDate, |c| values::date(c, &ctx.dates, zone));
-    let start = if needs_generated { r.require(Col::StartDate, start, why_generated) } else { start.ok() };
+    let start = if needs_generated {
+        r.require(Col::StartDate, start, why_generated)
+    } else {
+        start.ok()
+    };
     let total = r.int(Col::TotalPeriods);
-    let total = if needs_generated { r.require(Col::TotalPeriods, total, why_generated) } else { total.ok() };
+    let total = if needs_generated {
+        r.require(Col::TotalPeriods, total, why_generated)
+    } else {
+        total.ok()
+    };
     let recurring = r.int(Col::RecurringCycles).ok();
     let till = r.int(Col::PreferredTillId).ok();
     let user_created = r.boolean(Col::UserCreated);
@@ -250,8 +292,11 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
         if !allowed.contains(&t) {
             r.flag(
                 Col::TargetType,
-                Issue::new(Code::IncompatibleFields, format!("target type {t} does not go with target entity {e}"))
-                    .hint(format!("for {e} use one of {}", allowed.join(", "))),
+                Issue::new(
+                    Code::IncompatibleFields,
+                    format!("target type {t} does not go with target entity {e}"),
+                )
+                .hint(format!("for {e} use one of {}", allowed.join(", "))),
             );
         }
     }
@@ -260,8 +305,11 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
     if user_created == Some(true) && enrolment.is_some_and(|m| m != "IMPORT") {
         r.flag(
             Col::UserCreated,
-            Issue::new(Code::IncompatibleFields, "user_created TRUE needs enrolment_method IMPORT")
-                .hint("set enrolment_method to IMPORT, or user_created to FALSE"),
+            Issue::new(
+                Code::IncompatibleFields,
+                "user_created TRUE needs enrolment_method IMPORT",
+            )
+            .hint("set enrolment_method to IMPORT, or user_created to FALSE"),
         );
     }
     let default_values = r.get(Col::DefaultValue, values::amount_list);
@@ -281,34 +329,55 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
     let program = r.int(Col::ProgramId);
     let (currency, program) = if entity == Some("ALTERNATE_CURRENCIES") {
         let why = " for target_entity ALTERNATE_CURRENCIES";
-        (r.require(Col::AlternateCurrencyId, currency, why), r.require(Col::ProgramId, program, why))
+        (
+            r.require(Col::AlternateCurrencyId, currency, why),
+            r.require(Col::ProgramId, program, why),
+        )
     } else {
         (currency.ok(), program.ok())
     };
     let attribute = r.text(Col::AttributeName);
     let attribute = match target_type {
-        Some(t @ ("EVENT_ATTRIBUTE" | "EXTENDED_FIELD")) => {
-            r.require(Col::AttributeName, attribute, &format!(" for target_type {t}"))
-        }
+        Some(t @ ("EVENT_ATTRIBUTE" | "EXTENDED_FIELD")) => r.require(
+            Col::AttributeName,
+            attribute,
+            &format!(" for target_type {t}"),
+        ),
         _ => attribute.ok(),
     };
     let aggregate = r.enumeration(Col::AggregateFunction);
     let aggregate = or_default(aggregate, "SUM");
     let mut filters = Vec::new();
-    for (col, entity_type) in [(Col::StoreIds, "STORE"), (Col::ZoneIds, "ZONE"), (Col::ConceptIds, "CONCEPT")] {
+    for (col, entity_type) in [
+        (Col::StoreIds, "STORE"),
+        (Col::ZoneIds, "ZONE"),
+        (Col::ConceptIds, "CONCEPT"),
+    ] {
         if let Got::Ok(ids) = r.get(col, values::id_list) {
             if !ids.is_empty() {
-                filters.push(Filter { entity_type: entity_type.into(), entity_ids: ids });
+                filters.push(Filter {
+                    entity_type: entity_type.into(),
+                    entity_ids: ids,
+                });
             }
         }
     }
     let levels = r.get(Col::StreakLevels, |c| {
         let levels = values::id_list(c)?;
         if levels.len() > MAX_STREAK_LEVELS {
-            return Err(Issue::new(Code::OutOfRange, format!("{} levels: at most {MAX_STREAK_LEVELS} are allowed", levels.len())));
+            return Err(Issue::new(
+                Code::OutOfRange,
+                format!(
+                    "{} levels: at most {MAX_STREAK_LEVELS} are allowed",
+                    levels.len()
+                ),
+            ));
         }
         if levels.windows(2).any(|w| w[1] <= w[0]) {
-            return Err(Issue::new(Code::OutOfRange, "levels must be strictly ascending").hint("e.g. 2;3;5"));
+            return Err(
+                Issue::new(Code::OutOfRange, "levels must be strictly ascending")
+                    .hint("e.g. 2;3;5"),
+            );
         }
         Ok(levels)
     });
@@ -322,7 +391,13 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
             (Some(ft), Some(f), Some(s), Some(n)) => {
                 let specs = periods::generate(ft, f as u32, s, n as u32);
                 if specs.len() < n as usize {
-                    r.flag(Col::StartDate, Issue::new(Code::OutOfRange, "the periods run past the last date the calendar can hold"));
+                    r.flag(
+                        Col::StartDate,
+                        Issue::new(
+                            Code::OutOfRange,
+                            "the periods run past the last date the calendar can hold",
+                        ),
+                    );
                     None
                 } else {
                     Some(specs)
@@ -339,22 +414,39 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
             if *last as usize > count {
                 r.flag(
                     Col::StreakLevels,
-                    Issue::new(Code::IncompatibleFields, format!("the last level ({last}) is longer than the {count} periods"))
-                        .hint(format!("use levels of at most {count}, or add periods")),
+                    Issue::new(
+                        Code::IncompatibleFields,
+                        format!("the last level ({last}) is longer than the {count} periods"),
+                    )
+                    .hint(format!("use levels of at most {count}, or add periods")),
                 );
             }
         }
         if let Some(values) = &default_values {
             per_period = match values.len() {
-                1 => Some(specs.iter().map(|p| p.default_value.unwrap_or(values[0])).collect()),
-                n if n == count => {
-                    Some(specs.iter().zip(values).map(|(p, v)| p.default_value.unwrap_or(*v)).collect())
-                }
+                1 => Some(
+                    specs
+                        .iter()
+                        .map(|p| p.default_value.unwrap_or(values[0]))
+                        .collect(),
+                ),
+                n if n == count => Some(
+                    specs
+                        .iter()
+                        .zip(values)
+                        .map(|(p, v)| p.default_value.unwrap_or(*v))
+                        .collect(),
+                ),
                 n => {
                     r.flag(
                         Col::DefaultValue,
-                        Issue::new(Code::IncompatibleFields, format!("{n} default values for {count} periods"))
-                            .hint(format!("give one value for every period, or exactly {count} separated by ;")),
+                        Issue::new(
+                            Code::IncompatibleFields,
+                            format!("{n} default values for {count} periods"),
+                        )
+                        .hint(format!(
+                            "give one value for every period, or exactly {count} separated by ;"
+                        )),
                     );
                     None
                 }
@@ -362,16 +454,35 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
         }
         if let (Some(first), Some(_)) = (specs.first(), &frequency_type) {
             let today = ctx.now.in_zone(zone).date();
-            if today.checked_sub_months(BACKDATE_LIMIT).is_some_and(|limit| first.start < limit) {
+            if today
+                .checked_sub_months(BACKDATE_LIMIT)
+                .is_some_and(|limit| first.start < limit)
+            {
                 r.flag(
-                    if explicit || custom { Col::Name } else { Col::StartDate },
-                    Issue::new(Code::Backdated, format!("the streak starts on {}, more than 6 months ago", first.start))
-                        .hint("the vendor's UI refuses this; past activity must be reprocessed to count"),
+                    if explicit || custom {
+                        Col::Name
+                    } else {
+                        Col::StartDate
+                    },
+                    Issue::new(
+                        Code::Backdated,
+                        format!(
+                            "the streak starts on {}, more than 6 months ago",
+                            first.start
+                        ),
+                    )
+                    .hint(
+                        "the vendor's UI refuses this; past activity must be reprocessed to count",
+                    ),
                 );
             }
         }
     }
 
+    // Problems read left to right, as the sheet does; those without a cell (absent columns) last.
+    let by_position = |p: &Problem| crate::problem::column_index(&p.cell).unwrap_or(usize::MAX);
+    r.out.errors.sort_by_key(by_position);
+    r.out.warnings.sort_by_key(by_position);
     if !r.out.errors.is_empty() {
         return r.out;
     }
@@ -421,13 +532,19 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
             expression_json: expression_json.unwrap_or_else(|| ALWAYS_TRUE_JSON.into()),
             filters,
             target_milestone_triggers: Vec::new(),
-            default_values: values.into_iter().map(|v| DefaultValue { default_value: v }).collect(),
+            default_values: values
+                .into_iter()
+                .map(|v| DefaultValue { default_value: v })
+                .collect(),
             extended_field_info: extended,
         }],
         streaks: levels
             .iter()
             .enumerate()
-            .map(|(k, &n)| StreakLevel { name: format!("{name}_{}", k + 1), target_count_of_sequence: n as u32 })
+            .map(|(k, &n)| StreakLevel {
+                name: format!("{name}_{}", k + 1),
+                target_count_of_sequence: n as u32,
+            })
             .collect(),
     };
     r.out.payload = Some(body);
@@ -435,19 +552,30 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
 }
 
 /// The streak's periods from the periods sheet, checked as a set.
-fn explicit_periods(r: &mut RowReader, custom: bool, total: Option<i64>) -> Option<Vec<PeriodSpec>> {
+fn explicit_periods(
+    r: &mut RowReader,
+    custom: bool,
+    total: Option<i64>,
+) -> Option<Vec<PeriodSpec>> {
     let key = r.out.name_key.clone();
     if key.is_empty() {
         return None;
     }
     let sheet = &r.ctx.periods;
     if let Some(rows) = sheet.broken.get(&key) {
-        let rows = rows.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+        let rows = rows
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
         let name = sheet.sheet.clone();
         r.flag(
             Col::FrequencyType,
-            Issue::new(Code::InvalidPeriods, format!("its periods have errors (sheet {name}, row {rows})"))
-                .hint("fix those period rows; their problems are listed under that sheet"),
+            Issue::new(
+                Code::InvalidPeriods,
+                format!("its periods have errors (sheet {name}, row {rows})"),
+            )
+            .hint("fix those period rows; their problems are listed under that sheet"),
         );
         return None;
     }
@@ -458,7 +586,14 @@ fn explicit_periods(r: &mut RowReader, custom: bool, total: Option<i64>) -> Opti
             "add rows for this streak to the periods sheet"
         };
         if custom {
-            r.flag(Col::FrequencyType, Issue::new(Code::InvalidPeriods, "a CUSTOM streak needs at least one period, and none names it").hint(hint));
+            r.flag(
+                Col::FrequencyType,
+                Issue::new(
+                    Code::InvalidPeriods,
+                    "a CUSTOM streak needs at least one period, and none names it",
+                )
+                .hint(hint),
+            );
         }
         return None;
     };
@@ -468,8 +603,14 @@ fn explicit_periods(r: &mut RowReader, custom: bool, total: Option<i64>) -> Opti
                 if n as usize != specs.len() {
                     r.flag(
                         Col::TotalPeriods,
-                        Issue::new(Code::IncompatibleFields, format!("total_periods is {n} but the periods sheet gives {}", specs.len()))
-                            .hint("leave total_periods blank for streaks with explicit periods"),
+                        Issue::new(
+                            Code::IncompatibleFields,
+                            format!(
+                                "total_periods is {n} but the periods sheet gives {}",
+                                specs.len()
+                            ),
+                        )
+                        .hint("leave total_periods blank for streaks with explicit periods"),
                     );
                     return None;
                 }
@@ -484,9 +625,4 @@ fn explicit_periods(r: &mut RowReader, custom: bool, total: Option<i64>) -> Opti
             None
         }
     }
-}
-
-/// Whether the column must be in the header for the sheet to be read at all.
-pub fn always_required(col: Col) -> bool {
-    def(col).need == Need::Always
 }

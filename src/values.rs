@@ -17,7 +17,11 @@ pub struct Issue {
 
 impl Issue {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Issue { code, message: message.into(), hint: None }
+        Issue {
+            code,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
@@ -63,12 +67,21 @@ pub fn enum_value(cell: &Cell, allowed: &[&'static str]) -> Result<&'static str,
     let normalized: String = raw
         .trim()
         .chars()
-        .map(|c| if c == ' ' || c == '-' { '_' } else { c.to_ascii_uppercase() })
+        .map(|c| {
+            if c == ' ' || c == '-' {
+                '_'
+            } else {
+                c.to_ascii_uppercase()
+            }
+        })
         .collect();
     if let Some(v) = allowed.iter().find(|v| **v == normalized) {
         return Ok(v);
     }
-    let issue = Issue::new(Code::InvalidEnum, format!("`{}` is not one of {}", raw.trim(), allowed.join(", ")));
+    let issue = Issue::new(
+        Code::InvalidEnum,
+        format!("`{}` is not one of {}", raw.trim(), allowed.join(", ")),
+    );
     Err(match closest(&normalized, allowed.iter().copied()) {
         Some(near) => issue.hint(format!("did you mean {near}?")),
         None => issue.hint(format!("use one of {}", allowed.join(", "))),
@@ -91,8 +104,11 @@ pub fn boolean(cell: &Cell) -> Result<bool, Issue> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "true" | "yes" | "y" | "1" => Ok(true),
         "false" | "no" | "n" | "0" => Ok(false),
-        other => Err(Issue::new(Code::InvalidBool, format!("`{other}` is not a yes/no value"))
-            .hint("use TRUE or FALSE (yes/no, y/n and 1/0 also work)")),
+        other => Err(Issue::new(
+            Code::InvalidBool,
+            format!("`{other}` is not a yes/no value"),
+        )
+        .hint("use TRUE or FALSE (yes/no, y/n and 1/0 also work)")),
     }
 }
 
@@ -109,10 +125,23 @@ fn plain_decimal(text: &str) -> bool {
 fn not_a_number(text: &str) -> Issue {
     let issue = Issue::new(Code::InvalidNumber, format!("`{text}` is not a number"));
     let lower = text.to_ascii_lowercase();
-    if lower.contains('e') && lower.replace(['e', '+', '-', '.'], "").bytes().all(|b| b.is_ascii_digit()) {
+    if lower.contains('e')
+        && lower
+            .replace(['e', '+', '-', '.'], "")
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+    {
         issue.hint("scientific notation means Excel has already rounded the number; format the column as Text and type the full number again")
-    } else if text.contains(',') && text.replace([',', '.'], "").bytes().all(|b| b.is_ascii_digit()) {
-        issue.hint(format!("write it without separators, e.g. {}", text.replace(',', "")))
+    } else if text.contains(',')
+        && text
+            .replace([',', '.'], "")
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+    {
+        issue.hint(format!(
+            "write it without separators, e.g. {}",
+            text.replace(',', "")
+        ))
     } else {
         issue.hint("write a plain number such as 500 or 12.5")
     }
@@ -134,12 +163,18 @@ pub fn integer(cell: &Cell, min: i64, max: i64) -> Result<i64, Issue> {
                 .hint("format the column as Text and type the full ID again"));
             }
             if n.fract() != 0.0 {
-                return Err(Issue::new(Code::InvalidNumber, format!("{n} is not a whole number")));
+                return Err(Issue::new(
+                    Code::InvalidNumber,
+                    format!("{n} is not a whole number"),
+                ));
             }
             *n as i64
         }
         Cell::Bool(_) | Cell::Date(_) => {
-            return Err(Issue::new(Code::InvalidNumber, format!("`{}` is not a number", cell.display())))
+            return Err(Issue::new(
+                Code::InvalidNumber,
+                format!("`{}` is not a number", cell.display()),
+            ))
         }
         _ => {
             let raw = cell.display();
@@ -149,19 +184,32 @@ pub fn integer(cell: &Cell, min: i64, max: i64) -> Result<i64, Issue> {
             }
             let (int, frac) = t.split_once('.').unwrap_or((t, ""));
             if frac.bytes().any(|b| b != b'0') {
-                return Err(Issue::new(Code::InvalidNumber, format!("{t} is not a whole number")));
+                return Err(Issue::new(
+                    Code::InvalidNumber,
+                    format!("{t} is not a whole number"),
+                ));
             }
             match int.parse::<i64>() {
                 Ok(v) => v,
                 Err(_) => {
-                    return Err(Issue::new(Code::OutOfRange, format!("{t} is too large (a 64-bit whole number at most)")))
+                    return Err(Issue::new(
+                        Code::OutOfRange,
+                        format!("{t} is too large (a 64-bit whole number at most)"),
+                    ))
                 }
             }
         }
     };
     if value < min || value > max {
-        let range = if max == i64::MAX { format!("at least {min}") } else { format!("between {min} and {max}") };
-        return Err(Issue::new(Code::OutOfRange, format!("{value} is out of range: must be {range}")));
+        let range = if max == i64::MAX {
+            format!("at least {min}")
+        } else {
+            format!("between {min} and {max}")
+        };
+        return Err(Issue::new(
+            Code::OutOfRange,
+            format!("{value} is out of range: must be {range}"),
+        ));
     }
     Ok(value)
 }
@@ -175,7 +223,12 @@ pub fn amount(cell: &Cell) -> Result<f64, Issue> {
         Cell::Int(i) => *i as f64,
         Cell::Number(n) => *n,
         Cell::Text(t) => amount_text(t.trim())?,
-        _ => return Err(Issue::new(Code::InvalidNumber, format!("`{}` is not a number", cell.display()))),
+        _ => {
+            return Err(Issue::new(
+                Code::InvalidNumber,
+                format!("`{}` is not a number", cell.display()),
+            ))
+        }
     };
     check_amount(value)
 }
@@ -189,7 +242,13 @@ fn amount_text(t: &str) -> Result<f64, Issue> {
 
 fn check_amount(value: f64) -> Result<f64, Issue> {
     if !value.is_finite() || value < 0.0 {
-        return Err(Issue::new(Code::OutOfRange, format!("{} is negative: target values must be 0 or more", format_number(value))));
+        return Err(Issue::new(
+            Code::OutOfRange,
+            format!(
+                "{} is negative: target values must be 0 or more",
+                format_number(value)
+            ),
+        ));
     }
     Ok(value)
 }
@@ -199,7 +258,12 @@ fn split_items(cell: &Cell) -> Vec<String> {
     match cell {
         Cell::Int(i) => vec![i.to_string()],
         Cell::Number(n) => vec![format_number(*n)],
-        _ => cell.display().split(';').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        _ => cell
+            .display()
+            .split(';')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
     }
 }
 
@@ -211,7 +275,10 @@ pub fn amount_list(cell: &Cell) -> Result<Vec<f64>, Issue> {
     if let Cell::Int(_) | Cell::Number(_) = cell {
         return amount(cell).map(|v| vec![v]);
     }
-    split_items(cell).iter().map(|t| amount_text(t).and_then(check_amount)).collect()
+    split_items(cell)
+        .iter()
+        .map(|t| amount_text(t).and_then(check_amount))
+        .collect()
 }
 
 /// `;`-separated positive whole numbers (store, zone and concept IDs).
@@ -222,13 +289,19 @@ pub fn id_list(cell: &Cell) -> Result<Vec<i64>, Issue> {
     if let Cell::Int(_) | Cell::Number(_) = cell {
         return integer(cell, 1, i64::MAX).map(|v| vec![v]);
     }
-    split_items(cell).iter().map(|t| integer(&Cell::Text(t.as_str().into()), 1, i64::MAX)).collect()
+    split_items(cell)
+        .iter()
+        .map(|t| integer(&Cell::Text(t.as_str().into()), 1, i64::MAX))
+        .collect()
 }
 
 pub fn time_zone(cell: &Cell) -> Result<Tz, Issue> {
     let (name, _) = text(cell)?;
     name.parse::<Tz>().map_err(|_| {
-        let issue = Issue::new(Code::InvalidTimeZone, format!("`{name}` is not an IANA time zone"));
+        let issue = Issue::new(
+            Code::InvalidTimeZone,
+            format!("`{name}` is not an IANA time zone"),
+        );
         match closest(&name, chrono_tz::TZ_VARIANTS.iter().map(|t| t.name())) {
             Some(near) => issue.hint(format!("did you mean {near}?")),
             None => issue.hint("use a name like Asia/Kolkata or Europe/London"),
@@ -240,8 +313,14 @@ pub fn json_object(cell: &Cell) -> Result<String, Issue> {
     let (t, _) = text(cell)?;
     match serde_json::from_str::<serde_json::Value>(&t) {
         Ok(v @ serde_json::Value::Object(_)) => Ok(v.to_string()),
-        Ok(_) => Err(Issue::new(Code::InvalidJson, "expression_json must be a JSON object ({…})")),
-        Err(e) => Err(Issue::new(Code::InvalidJson, format!("not valid JSON: {e}"))),
+        Ok(_) => Err(Issue::new(
+            Code::InvalidJson,
+            "expression_json must be a JSON object ({…})",
+        )),
+        Err(e) => Err(Issue::new(
+            Code::InvalidJson,
+            format!("not valid JSON: {e}"),
+        )),
     }
 }
 
@@ -276,13 +355,19 @@ pub fn date(cell: &Cell, rules: &DateRules, zone: Option<Tz>) -> Result<NaiveDat
             };
             Err(serial_issue(&format_number(n), n))
         }
-        Cell::Bool(_) => Err(Issue::new(Code::InvalidDate, format!("`{}` is not a date", cell.display()))),
+        Cell::Bool(_) => Err(Issue::new(
+            Code::InvalidDate,
+            format!("`{}` is not a date", cell.display()),
+        )),
         _ => date_text(cell.display().trim(), rules, zone),
     }
 }
 
 fn serial_issue(shown: &str, n: f64) -> Issue {
-    let issue = Issue::new(Code::InvalidDate, format!("{shown} is a plain number, not a date"));
+    let issue = Issue::new(
+        Code::InvalidDate,
+        format!("{shown} is a plain number, not a date"),
+    );
     match excel_serial_date(n) {
         Some(d) => issue.hint(format!(
             "as an Excel date serial, {shown} would be {d}; format the cell as a date, or write {d}"
@@ -313,7 +398,9 @@ pub fn date_text(t: &str, rules: &DateRules, zone: Option<Tz>) -> Result<NaiveDa
     }
     let issue = Issue::new(Code::InvalidDate, format!("`{t}` is not a date"));
     Err(match &rules.format {
-        Some(f) => issue.hint(format!("it matches neither YYYY-MM-DD nor --date-format {f}")),
+        Some(f) => issue.hint(format!(
+            "it matches neither YYYY-MM-DD nor --date-format {f}"
+        )),
         None => issue.hint("write it as YYYY-MM-DD, or pass --date-format with the sheet's format"),
     })
 }
@@ -333,7 +420,10 @@ fn iso_date(t: &str, zone: Option<Tz>) -> Option<Result<NaiveDate, Issue>> {
     if b.len() == 10 {
         return Some(NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| no_such_day(t)));
     }
-    let with_offset = t.strip_suffix('Z').map(|s| format!("{s}+00:00")).unwrap_or_else(|| t.to_string());
+    let with_offset = t
+        .strip_suffix('Z')
+        .map(|s| format!("{s}+00:00"))
+        .unwrap_or_else(|| t.to_string());
     for f in ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M%:z"] {
         if let Ok(dt) = DateTime::parse_from_str(&with_offset, f) {
             let local = match zone {
@@ -352,15 +442,22 @@ fn iso_date(t: &str, zone: Option<Tz>) -> Option<Result<NaiveDate, Issue>> {
 }
 
 fn no_such_day(t: &str) -> Issue {
-    Issue::new(Code::InvalidDate, format!("`{t}` is not a real date and time"))
-        .hint("check the day and month (YYYY-MM-DD, time as THH:mm:ss)")
+    Issue::new(
+        Code::InvalidDate,
+        format!("`{t}` is not a real date and time"),
+    )
+    .hint("check the day and month (YYYY-MM-DD, time as THH:mm:ss)")
 }
 
 /// `03/04/2026`: two readings are possible, so the message names both and the tool picks neither.
 fn day_month_issue(t: &str, rules: &DateRules) -> Option<Issue> {
     let sep = t.chars().find(|c| matches!(c, '/' | '.' | '-'))?;
     let parts: Vec<&str> = t.split(sep).collect();
-    if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+    if parts.len() != 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
         return None;
     }
     let (a, b): (u32, u32) = (parts[0].parse().ok()?, parts[1].parse().ok()?);
@@ -374,22 +471,44 @@ fn day_month_issue(t: &str, rules: &DateRules) -> Option<Issue> {
     let fmt_dm = format!("%d{sep}%m{sep}{y}");
     let fmt_md = format!("%m{sep}%d{sep}{y}");
     let long = |d: NaiveDate| d.format("%-d %B %Y").to_string();
-    let tried = rules.format.as_ref().map(|f| format!(" (it does not match --date-format {f})")).unwrap_or_default();
+    let tried = rules
+        .format
+        .as_ref()
+        .map(|f| format!(" (it does not match --date-format {f})"))
+        .unwrap_or_default();
     match (day_first, month_first) {
         (Some(d1), Some(d2)) if d1 != d2 => Some(
             Issue::new(
                 Code::AmbiguousDate,
-                format!("`{t}` could be {} (day first) or {} (month first){tried}", long(d1), long(d2)),
+                format!(
+                    "`{t}` could be {} (day first) or {} (month first){tried}",
+                    long(d1),
+                    long(d2)
+                ),
             )
-            .hint(format!("write {d1} or {d2}, or pass --date-format {fmt_dm} (or {fmt_md})")),
+            .hint(format!(
+                "write {d1} or {d2}, or pass --date-format {fmt_dm} (or {fmt_md})"
+            )),
         ),
         (Some(d), _) => Some(
-            Issue::new(Code::InvalidDate, format!("`{t}` is not in YYYY-MM-DD form{tried}"))
-                .hint(format!("if it means {}, write {d} or pass --date-format {fmt_dm}", long(d))),
+            Issue::new(
+                Code::InvalidDate,
+                format!("`{t}` is not in YYYY-MM-DD form{tried}"),
+            )
+            .hint(format!(
+                "if it means {}, write {d} or pass --date-format {fmt_dm}",
+                long(d)
+            )),
         ),
         (None, Some(d)) => Some(
-            Issue::new(Code::InvalidDate, format!("`{t}` is not in YYYY-MM-DD form{tried}"))
-                .hint(format!("if it means {}, write {d} or pass --date-format {fmt_md}", long(d))),
+            Issue::new(
+                Code::InvalidDate,
+                format!("`{t}` is not in YYYY-MM-DD form{tried}"),
+            )
+            .hint(format!(
+                "if it means {}, write {d} or pass --date-format {fmt_md}",
+                long(d)
+            )),
         ),
         (None, None) => None,
     }
@@ -415,7 +534,16 @@ mod tests {
 
     #[test]
     fn booleans() {
-        for (s, v) in [("TRUE", true), ("yes", true), ("Y", true), ("1", true), ("false", false), ("No", false), ("n", false), ("0", false)] {
+        for (s, v) in [
+            ("TRUE", true),
+            ("yes", true),
+            ("Y", true),
+            ("1", true),
+            ("false", false),
+            ("No", false),
+            ("n", false),
+            ("0", false),
+        ] {
             assert_eq!(boolean(&t(s)), Ok(v), "{s}");
         }
         assert_eq!(boolean(&Cell::Bool(false)), Ok(false));
@@ -427,26 +555,49 @@ mod tests {
         assert_eq!(integer(&t("12"), 1, 100), Ok(12));
         assert_eq!(integer(&t("12.0"), 1, 100), Ok(12));
         assert_eq!(integer(&Cell::Number(3.0), 1, 100), Ok(3));
-        assert_eq!(integer(&t("12.5"), 1, 100).unwrap_err().code, Code::InvalidNumber);
-        assert_eq!(integer(&t("101"), 1, 100).unwrap_err().code, Code::OutOfRange);
+        assert_eq!(
+            integer(&t("12.5"), 1, 100).unwrap_err().code,
+            Code::InvalidNumber
+        );
+        assert_eq!(
+            integer(&t("101"), 1, 100).unwrap_err().code,
+            Code::OutOfRange
+        );
         assert_eq!(integer(&t("0"), 1, 100).unwrap_err().code, Code::OutOfRange);
-        assert_eq!(integer(&t("abc"), 1, 100).unwrap_err().code, Code::InvalidNumber);
+        assert_eq!(
+            integer(&t("abc"), 1, 100).unwrap_err().code,
+            Code::InvalidNumber
+        );
         // Long IDs: exact as text, refused once a number cell has lost digits.
-        assert_eq!(integer(&t("9007199254740993"), 1, i64::MAX), Ok(9_007_199_254_740_993));
+        assert_eq!(
+            integer(&t("9007199254740993"), 1, i64::MAX),
+            Ok(9_007_199_254_740_993)
+        );
         let lost = integer(&Cell::Number(12345678901234567890.0), 1, i64::MAX).unwrap_err();
         assert_eq!(lost.code, Code::InvalidNumber);
         assert!(lost.message.contains("digits"));
         let sci = integer(&t("1.23457E+17"), 1, i64::MAX).unwrap_err();
         assert!(sci.hint.unwrap().contains("scientific"));
-        assert_eq!(integer(&t("99999999999999999999"), 1, i64::MAX).unwrap_err().code, Code::OutOfRange);
+        assert_eq!(
+            integer(&t("99999999999999999999"), 1, i64::MAX)
+                .unwrap_err()
+                .code,
+            Code::OutOfRange
+        );
     }
 
     #[test]
     fn amounts_and_lists() {
-        assert_eq!(amount_list(&t("100;200; 300")), Ok(vec![100.0, 200.0, 300.0]));
+        assert_eq!(
+            amount_list(&t("100;200; 300")),
+            Ok(vec![100.0, 200.0, 300.0])
+        );
         assert_eq!(amount_list(&Cell::Number(12.5)), Ok(vec![12.5]));
         assert_eq!(amount_list(&t("-1")).unwrap_err().code, Code::OutOfRange);
-        assert_eq!(amount_list(&t("1,000")).unwrap_err().hint.as_deref(), Some("write it without separators, e.g. 1000"));
+        assert_eq!(
+            amount_list(&t("1,000")).unwrap_err().hint.as_deref(),
+            Some("write it without separators, e.g. 1000")
+        );
         assert_eq!(id_list(&t("101;102")), Ok(vec![101, 102]));
         assert_eq!(id_list(&t("101;x")).unwrap_err().code, Code::InvalidNumber);
     }
@@ -457,21 +608,42 @@ mod tests {
         let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).unwrap();
         assert_eq!(date(&t("2026-07-01"), &r, None), Ok(d(2026, 7, 1)));
         assert_eq!(date(&t("2026-07-01T10:30"), &r, None), Ok(d(2026, 7, 1)));
-        assert_eq!(date(&t("2026-07-01T10:30:00.000"), &r, None), Ok(d(2026, 7, 1)));
+        assert_eq!(
+            date(&t("2026-07-01T10:30:00.000"), &r, None),
+            Ok(d(2026, 7, 1))
+        );
         // 22:00 UTC on June 30 is already July 1 in Kolkata.
         let kolkata: Tz = "Asia/Kolkata".parse().unwrap();
-        assert_eq!(date(&t("2026-06-30T22:00:00Z"), &r, Some(kolkata)), Ok(d(2026, 7, 1)));
-        assert_eq!(date(&t("2026-07-01T01:00:00+05:30"), &r, None), Ok(d(2026, 6, 30)));
-        assert_eq!(date(&t("2026-02-30"), &r, None).unwrap_err().code, Code::InvalidDate);
+        assert_eq!(
+            date(&t("2026-06-30T22:00:00Z"), &r, Some(kolkata)),
+            Ok(d(2026, 7, 1))
+        );
+        assert_eq!(
+            date(&t("2026-07-01T01:00:00+05:30"), &r, None),
+            Ok(d(2026, 6, 30))
+        );
+        assert_eq!(
+            date(&t("2026-02-30"), &r, None).unwrap_err().code,
+            Code::InvalidDate
+        );
     }
 
     #[test]
     fn ambiguous_dates_name_both_readings() {
         let e = date(&t("03/04/2026"), &DateRules::default(), None).unwrap_err();
         assert_eq!(e.code, Code::AmbiguousDate);
-        assert!(e.message.contains("3 April 2026") && e.message.contains("4 March 2026"), "{}", e.message);
-        let with_format = DateRules { format: Some("%d/%m/%Y".into()) };
-        assert_eq!(date(&t("03/04/2026"), &with_format, None), NaiveDate::from_ymd_opt(2026, 4, 3).ok_or_else(|| unreachable!()));
+        assert!(
+            e.message.contains("3 April 2026") && e.message.contains("4 March 2026"),
+            "{}",
+            e.message
+        );
+        let with_format = DateRules {
+            format: Some("%d/%m/%Y".into()),
+        };
+        assert_eq!(
+            date(&t("03/04/2026"), &with_format, None),
+            NaiveDate::from_ymd_opt(2026, 4, 3).ok_or_else(|| unreachable!())
+        );
         let one_way = date(&t("25/12/2026"), &DateRules::default(), None).unwrap_err();
         assert_eq!(one_way.code, Code::InvalidDate);
         assert!(one_way.hint.unwrap().contains("%d/%m/%Y"));
@@ -488,8 +660,16 @@ mod tests {
 
     #[test]
     fn formulas_without_values_are_never_zero() {
-        assert_eq!(integer(&Cell::FormulaNoValue, 1, 100).unwrap_err().code, Code::FormulaWithoutValue);
-        assert_eq!(date(&Cell::FormulaNoValue, &DateRules::default(), None).unwrap_err().code, Code::FormulaWithoutValue);
+        assert_eq!(
+            integer(&Cell::FormulaNoValue, 1, 100).unwrap_err().code,
+            Code::FormulaWithoutValue
+        );
+        assert_eq!(
+            date(&Cell::FormulaNoValue, &DateRules::default(), None)
+                .unwrap_err()
+                .code,
+            Code::FormulaWithoutValue
+        );
     }
 
     #[test]

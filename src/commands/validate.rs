@@ -24,11 +24,18 @@ pub fn run(args: &SheetArgs, mode: Mode) -> Result<i32, InputError> {
     }
     let time_zone = args.time_zone.as_deref().map(parse_time_zone).transpose()?;
     crate::sheet::check_file(&args.file)?;
-    let report_paths = if args.report.is_empty() { report::default_paths(&args.file) } else { args.report.clone() };
+    let report_paths = if args.report.is_empty() {
+        report::default_paths(&args.file)
+    } else {
+        args.report.clone()
+    };
     for p in &report_paths {
         report::ReportKind::of(p)?;
     }
-    let meta = RunMeta { mode: mode.as_str(), started_at: Utc::now() };
+    let meta = RunMeta {
+        mode: mode.as_str(),
+        started_at: Utc::now(),
+    };
     // Hashing runs beside the pipeline: it reads the file from the page cache on its own core.
     let hash_path = args.file.clone();
     let hasher = std::thread::spawn(move || sha256_file(&hash_path));
@@ -46,15 +53,25 @@ pub fn run(args: &SheetArgs, mode: Mode) -> Result<i32, InputError> {
         Some(p) => Some(PayloadWriter::create(p)?),
         None => None,
     };
-    let progress = if args.quiet || args.json { Progress::hidden() } else { Progress::new(false) };
+    let progress = if args.quiet || args.json {
+        Progress::hidden()
+    } else {
+        Progress::new(false)
+    };
     let mut tally = Tally::default();
-    let result = validate_file(&args.file, &options, now, &progress, &mut |o: RowOutcome| {
-        tally.add(&o);
-        if let Some(w) = payloads.as_mut() {
-            w.row(&o)?;
-        }
-        reports.row(&o)
-    });
+    let result = validate_file(
+        &args.file,
+        &options,
+        now,
+        &progress,
+        &mut |o: RowOutcome| {
+            tally.add(&o);
+            if let Some(w) = payloads.as_mut() {
+                w.row(&o)?;
+            }
+            reports.row(&o)
+        },
+    );
     let input = match result {
         Ok(input) => input,
         Err(e) => {
@@ -71,7 +88,10 @@ pub fn run(args: &SheetArgs, mode: Mode) -> Result<i32, InputError> {
     let sha = hasher
         .join()
         .unwrap_or_else(|_| Err(std::io::Error::other("hashing thread failed")))
-        .map_err(|source| InputError::Unreadable { path: args.file.clone(), source })?;
+        .map_err(|source| InputError::Unreadable {
+            path: args.file.clone(),
+            source,
+        })?;
     let block = InputBlock::new(&input, &sha);
     let mut written: Vec<PathBuf> = reports.paths().to_vec();
     reports.finish(&block, &input, &tally)?;
@@ -92,18 +112,35 @@ pub fn run(args: &SheetArgs, mode: Mode) -> Result<i32, InputError> {
     } else if !args.quiet {
         let mut extra = Vec::new();
         if mode == Mode::DryRun {
-            extra.push(format!("dry run: nothing was sent; {} request bodies written", tally.counts.valid));
+            extra.push(format!(
+                "dry run: nothing was sent; {} request bodies written",
+                tally.counts.valid
+            ));
         }
-        print!("{}", terminal::render(mode.as_str(), &input, &tally, &written, &extra));
+        print!(
+            "{}",
+            terminal::render(mode.as_str(), &input, &tally, &written, &extra)
+        );
     }
-    Ok(if tally.all_good() { exit::OK } else { exit::ROWS_FAILED })
+    Ok(if tally.all_good() {
+        exit::OK
+    } else {
+        exit::ROWS_FAILED
+    })
 }
 
 /// `<stem>.payloads.jsonl` beside the first report.
 fn payloads_path(report: &Path) -> PathBuf {
-    let name = report.file_name().and_then(|n| n.to_str()).unwrap_or("input");
+    let name = report
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("input");
     let stem = name.split(".report.").next().unwrap_or(name);
-    let stem = stem.strip_suffix(".json").or_else(|| stem.strip_suffix(".csv")).or_else(|| stem.strip_suffix(".xlsx")).unwrap_or(stem);
+    let stem = stem
+        .strip_suffix(".json")
+        .or_else(|| stem.strip_suffix(".csv"))
+        .or_else(|| stem.strip_suffix(".xlsx"))
+        .unwrap_or(stem);
     report.with_file_name(format!("{stem}.payloads.jsonl"))
 }
 
@@ -118,7 +155,11 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// The dry run's request bodies: `{"row": 7, "body": {…}}` per valid row, in input order.
@@ -129,17 +170,31 @@ struct PayloadWriter {
 
 impl PayloadWriter {
     fn create(path: &Path) -> Result<Self, InputError> {
-        let file = File::create(path).map_err(|source| InputError::ReportWrite { path: path.to_path_buf(), source })?;
-        Ok(PayloadWriter { path: path.to_path_buf(), out: BufWriter::new(file) })
+        let file = File::create(path).map_err(|source| InputError::ReportWrite {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(PayloadWriter {
+            path: path.to_path_buf(),
+            out: BufWriter::new(file),
+        })
     }
 
     fn row(&mut self, o: &RowOutcome) -> Result<(), InputError> {
-        let Some(body) = &o.payload else { return Ok(()) };
+        let Some(body) = &o.payload else {
+            return Ok(());
+        };
         let line = serde_json::json!({ "row": o.row, "body": body });
-        writeln!(self.out, "{line}").map_err(|source| InputError::ReportWrite { path: self.path.clone(), source })
+        writeln!(self.out, "{line}").map_err(|source| InputError::ReportWrite {
+            path: self.path.clone(),
+            source,
+        })
     }
 
     fn finish(mut self) -> Result<(), InputError> {
-        self.out.flush().map_err(|source| InputError::ReportWrite { path: self.path.clone(), source })
+        self.out.flush().map_err(|source| InputError::ReportWrite {
+            path: self.path.clone(),
+            source,
+        })
     }
 }

@@ -8,7 +8,17 @@ use super::write_error;
 use crate::error::InputError;
 use crate::outcome::RowOutcome;
 
-const HEADER: [&str; 9] = ["sheet", "row", "name", "status", "column", "cell", "code", "message", "target_group_id"];
+const HEADER: [&str; 9] = [
+    "sheet",
+    "row",
+    "name",
+    "status",
+    "column",
+    "cell",
+    "code",
+    "message",
+    "target_group_id",
+];
 
 pub struct CsvReport {
     path: PathBuf,
@@ -28,8 +38,12 @@ impl CsvReport {
     pub fn create(path: &Path) -> Result<Self, InputError> {
         let file = File::create(path).map_err(write_error(path))?;
         let mut out = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, file));
-        out.write_record(HEADER).map_err(|e| write_error(path)(e.into()))?;
-        Ok(CsvReport { path: path.to_path_buf(), out })
+        out.write_record(HEADER)
+            .map_err(|e| write_error(path)(e.into()))?;
+        Ok(CsvReport {
+            path: path.to_path_buf(),
+            out,
+        })
     }
 
     pub fn row(&mut self, o: &RowOutcome) -> Result<(), InputError> {
@@ -54,11 +68,13 @@ impl CsvReport {
                 Some(h) => format!("{} ({h})", p.message),
                 None => p.message.clone(),
             };
-            write(&p.column, &p.cell, p.code.as_str(), &message).map_err(|e| write_error(&self.path)(e.into()))?;
+            write(&p.column, &p.cell, p.code.as_str(), &message)
+                .map_err(|e| write_error(&self.path)(e.into()))?;
             wrote = true;
         }
         for a in &o.api_errors {
-            write("", "", &a.code.to_string(), &a.message).map_err(|e| write_error(&self.path)(e.into()))?;
+            write("", "", &a.code.to_string(), &a.message)
+                .map_err(|e| write_error(&self.path)(e.into()))?;
             wrote = true;
         }
         if !wrote {

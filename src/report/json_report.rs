@@ -30,7 +30,11 @@ impl JsonReport {
             json(&meta.started_at.to_rfc3339_opts(SecondsFormat::Millis, true)),
         )
         .map_err(write_error(path))?;
-        Ok(JsonReport { path: path.to_path_buf(), out, rows: 0 })
+        Ok(JsonReport {
+            path: path.to_path_buf(),
+            out,
+            rows: 0,
+        })
     }
 
     pub fn row(&mut self, o: &RowOutcome) -> Result<(), InputError> {
@@ -40,7 +44,12 @@ impl JsonReport {
         serde_json::to_writer(&mut self.out, o).map_err(|e| write_error(&self.path)(e.into()))
     }
 
-    pub fn finish(mut self, input: &InputBlock, summary: &InputSummary, tally: &Tally) -> Result<(), InputError> {
+    pub fn finish(
+        mut self,
+        input: &InputBlock,
+        summary: &InputSummary,
+        tally: &Tally,
+    ) -> Result<(), InputError> {
         let tail = serde_json::json!({
             "input": input,
             "summary": tally.counts,

@@ -28,11 +28,18 @@ pub enum ReportKind {
 
 impl ReportKind {
     pub fn of(path: &Path) -> Result<Self, InputError> {
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("json") => Ok(ReportKind::Json),
             Some("csv") => Ok(ReportKind::Csv),
             Some("xlsx") => Ok(ReportKind::Xlsx),
-            _ => Err(InputError::ReportType { path: path.to_path_buf() }),
+            _ => Err(InputError::ReportType {
+                path: path.to_path_buf(),
+            }),
         }
     }
 }
@@ -40,7 +47,10 @@ impl ReportKind {
 /// Without `--report`: `<stem>.report.json` beside the input, plus `.report.xlsx` for a workbook
 /// or `.report.csv` for a CSV.
 pub fn default_paths(input: &Path) -> Vec<PathBuf> {
-    let stem = input.file_stem().and_then(|s| s.to_str()).unwrap_or("input");
+    let stem = input
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("input");
     let beside = |ext: &str| input.with_file_name(format!("{stem}.report.{ext}"));
     let second = match crate::sheet::format_of(input) {
         Ok(crate::sheet::Format::Csv { .. }) => "csv",
@@ -97,7 +107,10 @@ impl Tally {
         } else if o.status == Status::Invalid {
             self.period_rows_invalid += 1;
         }
-        for (list, map) in [(&o.errors, &mut self.errors), (&o.warnings, &mut self.warnings)] {
+        for (list, map) in [
+            (&o.errors, &mut self.errors),
+            (&o.warnings, &mut self.warnings),
+        ] {
             for p in list {
                 let t = map.entry(p.code).or_default();
                 t.count += 1;
@@ -167,7 +180,12 @@ pub struct Reports {
 
 impl Reports {
     pub fn open(paths: &[PathBuf], meta: &RunMeta) -> Result<Self, InputError> {
-        let mut r = Reports { json: Vec::new(), csv: Vec::new(), xlsx: Vec::new(), paths: paths.to_vec() };
+        let mut r = Reports {
+            json: Vec::new(),
+            csv: Vec::new(),
+            xlsx: Vec::new(),
+            paths: paths.to_vec(),
+        };
         for p in paths {
             match ReportKind::of(p)? {
                 ReportKind::Json => r.json.push(json_report::JsonReport::create(p, meta)?),
@@ -200,7 +218,12 @@ impl Reports {
         Ok(())
     }
 
-    pub fn finish(self, input: &InputBlock, summary: &InputSummary, tally: &Tally) -> Result<(), InputError> {
+    pub fn finish(
+        self,
+        input: &InputBlock,
+        summary: &InputSummary,
+        tally: &Tally,
+    ) -> Result<(), InputError> {
         for j in self.json {
             j.finish(input, summary, tally)?;
         }
@@ -215,5 +238,8 @@ impl Reports {
 }
 
 fn write_error(path: &Path) -> impl Fn(std::io::Error) -> InputError + '_ {
-    move |source| InputError::ReportWrite { path: path.to_path_buf(), source }
+    move |source| InputError::ReportWrite {
+        path: path.to_path_buf(),
+        source,
+    }
 }

@@ -8,11 +8,27 @@ use super::{CodeTally, Tally};
 use crate::pipeline::InputSummary;
 use crate::problem::Code;
 
-pub fn render(command: &str, input: &InputSummary, tally: &Tally, reports: &[PathBuf], extra: &[String]) -> String {
+pub fn render(
+    command: &str,
+    input: &InputSummary,
+    tally: &Tally,
+    reports: &[PathBuf],
+    extra: &[String],
+) -> String {
     let mut s = String::new();
     let info = &input.info;
-    let dialect = info.dialect.as_ref().map(|d| format!(", {d}")).unwrap_or_default();
-    let _ = writeln!(s, "{command} {} (sheet `{}`, {}{dialect})", info.path.display(), info.sheet, info.format);
+    let dialect = info
+        .dialect
+        .as_ref()
+        .map(|d| format!(", {d}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        s,
+        "{command} {} (sheet `{}`, {}{dialect})",
+        info.path.display(),
+        info.sheet,
+        info.format
+    );
     if let Some(p) = &input.periods_source {
         let _ = writeln!(s, "  periods from {p}");
     }
@@ -32,13 +48,17 @@ pub fn render(command: &str, input: &InputSummary, tally: &Tally, reports: &[Pat
     }
     let _ = writeln!(s, "  {}", parts.join(", "));
     if tally.period_rows_invalid > 0 {
-        let _ = writeln!(s, "  {} rows of the periods sheet have problems", tally.period_rows_invalid);
+        let _ = writeln!(
+            s,
+            "  {} rows of the periods sheet have problems",
+            tally.period_rows_invalid
+        );
     }
     for line in extra {
         let _ = writeln!(s, "  {line}");
     }
-    section(&mut s, "Problems", &tally.errors);
-    section(&mut s, "Warnings", &tally.warnings);
+    section(&mut s, "Problems", &tally.errors, &info.sheet);
+    section(&mut s, "Warnings", &tally.warnings, &info.sheet);
     if !reports.is_empty() {
         let _ = writeln!(s, "\nReports:");
         for r in reports {
@@ -48,7 +68,12 @@ pub fn render(command: &str, input: &InputSummary, tally: &Tally, reports: &[Pat
     s
 }
 
-fn section(s: &mut String, title: &str, by_code: &std::collections::BTreeMap<Code, CodeTally>) {
+fn section(
+    s: &mut String,
+    title: &str,
+    by_code: &std::collections::BTreeMap<Code, CodeTally>,
+    main_sheet: &str,
+) {
     if by_code.is_empty() {
         return;
     }
@@ -56,10 +81,26 @@ fn section(s: &mut String, title: &str, by_code: &std::collections::BTreeMap<Cod
     for (code, t) in by_code {
         let _ = writeln!(s, "  {code} ({})", t.count);
         for (sheet, row, p) in &t.examples {
-            let place = if p.cell.is_empty() { format!("row {row}") } else { format!("row {row} {}", p.cell) };
-            let col = if p.column.is_empty() { String::new() } else { format!(" {}", p.column) };
-            let sheet = if sheet.is_empty() { String::new() } else { format!("{sheet}: ") };
-            let hint = p.hint.as_ref().map(|h| format!(" — {h}")).unwrap_or_default();
+            let place = if p.cell.is_empty() {
+                format!("row {row}")
+            } else {
+                format!("row {row} {}", p.cell)
+            };
+            let col = if p.column.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", p.column)
+            };
+            let sheet = if sheet == main_sheet {
+                String::new()
+            } else {
+                format!("sheet {sheet}, ")
+            };
+            let hint = p
+                .hint
+                .as_ref()
+                .map(|h| format!(" — {h}"))
+                .unwrap_or_default();
             let _ = writeln!(s, "    {sheet}{place}{col}: {}{hint}", p.message);
         }
         if t.count as usize > t.examples.len() {

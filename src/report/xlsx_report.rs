@@ -14,6 +14,7 @@ use crate::columns::{normalize_header, COLUMNS};
 use crate::error::InputError;
 use crate::outcome::{RowOutcome, Status};
 use crate::pipeline::InputSummary;
+use crate::problem::column_index;
 use crate::sheet::Value;
 
 pub struct XlsxReport {
@@ -22,17 +23,10 @@ pub struct XlsxReport {
 }
 
 fn xlsx_error(path: &Path) -> impl Fn(XlsxError) -> InputError + '_ {
-    move |e| InputError::ReportXlsx { path: path.to_path_buf(), detail: e.to_string() }
-}
-
-/// `F7` → column index 5.
-fn column_of(cell: &str) -> Option<u16> {
-    let letters: String = cell.chars().take_while(|c| c.is_ascii_uppercase()).collect();
-    if letters.is_empty() {
-        return None;
+    move |e| InputError::ReportXlsx {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
     }
-    let n = letters.bytes().fold(0u32, |acc, b| acc * 26 + (b - b'A' + 1) as u32);
-    u16::try_from(n - 1).ok()
 }
 
 struct Formats {
@@ -74,7 +68,12 @@ fn write_value(
             sheet.write_boolean_with_format(row, col, *b, fmt)?;
         }
         Value::Date(d) => {
-            sheet.write_datetime_with_format(row, col, d, if bad { &f.bad_date } else { &f.date })?;
+            sheet.write_datetime_with_format(
+                row,
+                col,
+                d,
+                if bad { &f.bad_date } else { &f.date },
+            )?;
         }
     }
     Ok(())
@@ -82,7 +81,10 @@ fn write_value(
 
 impl XlsxReport {
     pub fn new(path: &Path) -> Self {
-        XlsxReport { path: path.to_path_buf(), rows: Vec::new() }
+        XlsxReport {
+            path: path.to_path_buf(),
+            rows: Vec::new(),
+        }
     }
 
     pub fn row(&mut self, o: &RowOutcome) {
@@ -96,11 +98,21 @@ impl XlsxReport {
         let f = Formats {
             date: Format::new().set_num_format("yyyy-mm-dd"),
             bad: Format::new().set_background_color(red),
-            bad_date: Format::new().set_background_color(red).set_num_format("yyyy-mm-dd"),
+            bad_date: Format::new()
+                .set_background_color(red)
+                .set_num_format("yyyy-mm-dd"),
             header: Format::new().set_bold(),
         };
-        let mut sheet_name: String = summary.info.sheet.chars().filter(|c| !"[]:*?/\\".contains(*c)).take(31).collect();
-        if sheet_name.is_empty() || ["summary", "problems", "retry"].contains(&sheet_name.to_lowercase().as_str()) {
+        let mut sheet_name: String = summary
+            .info
+            .sheet
+            .chars()
+            .filter(|c| !"[]:*?/\\".contains(*c))
+            .take(31)
+            .collect();
+        if sheet_name.is_empty()
+            || ["summary", "problems", "retry"].contains(&sheet_name.to_lowercase().as_str())
+        {
             sheet_name = "rows".into();
         }
 
@@ -110,16 +122,19 @@ impl XlsxReport {
         let header_row = summary.header_row.saturating_sub(1);
         let width = summary.headers.len() as u16;
         for (i, h) in summary.headers.iter().enumerate() {
-            ws.write_string_with_format(header_row, i as u16, h, &f.header).map_err(&err)?;
+            ws.write_string_with_format(header_row, i as u16, h, &f.header)
+                .map_err(&err)?;
         }
-        ws.write_string_with_format(header_row, width, "status", &f.header).map_err(&err)?;
-        ws.write_string_with_format(header_row, width + 1, "message", &f.header).map_err(&err)?;
+        ws.write_string_with_format(header_row, width, "status", &f.header)
+            .map_err(&err)?;
+        ws.write_string_with_format(header_row, width + 1, "message", &f.header)
+            .map_err(&err)?;
         ws.set_freeze_panes(header_row + 1, 0).map_err(&err)?;
         for o in self.rows.iter().filter(|o| !o.is_period_row) {
             let r = o.row - 1;
             let mut notes: BTreeMap<u16, Vec<String>> = BTreeMap::new();
             for p in o.errors.iter() {
-                if let Some(c) = column_of(&p.cell) {
+                if let Some(c) = column_index(&p.cell).and_then(|c| u16::try_from(c).ok()) {
                     let text = match &p.hint {
                         Some(h) => format!("{}: {} ({h})", p.code, p.message),
                         None => format!("{}: {}", p.code, p.message),
@@ -138,7 +153,8 @@ impl XlsxReport {
                 ws.insert_note(r, *c, &note).map_err(&err)?;
             }
             ws.write_string(r, width, o.status.as_str()).map_err(&err)?;
-            ws.write_string(r, width + 1, row_message(o)).map_err(&err)?;
+            ws.write_string(r, width + 1, row_message(o))
+                .map_err(&err)?;
         }
 
         // Totals and problems by code.
@@ -155,15 +171,19 @@ impl XlsxReport {
             ("not_sent", c.not_sent),
             ("period rows with problems", tally.period_rows_invalid),
         ];
-        ws.write_string_with_format(0, 0, "input", &f.header).map_err(&err)?;
-        ws.write_string(0, 1, summary.info.path.display().to_string()).map_err(&err)?;
+        ws.write_string_with_format(0, 0, "input", &f.header)
+            .map_err(&err)?;
+        ws.write_string(0, 1, summary.info.path.display().to_string())
+            .map_err(&err)?;
         for (i, (k, v)) in lines.iter().enumerate() {
             ws.write_string(i as u32 + 1, 0, *k).map_err(&err)?;
             ws.write_number(i as u32 + 1, 1, *v as f64).map_err(&err)?;
         }
         let mut r = lines.len() as u32 + 2;
-        ws.write_string_with_format(r, 0, "code", &f.header).map_err(&err)?;
-        ws.write_string_with_format(r, 1, "problems", &f.header).map_err(&err)?;
+        ws.write_string_with_format(r, 0, "code", &f.header)
+            .map_err(&err)?;
+        ws.write_string_with_format(r, 1, "problems", &f.header)
+            .map_err(&err)?;
         for (code, t) in tally.errors.iter().chain(tally.warnings.iter()) {
             r += 1;
             ws.write_string(r, 0, code.as_str()).map_err(&err)?;
@@ -174,8 +194,14 @@ impl XlsxReport {
         // Every problem, one per line (period-sheet problems included).
         let ws = book.add_worksheet();
         ws.set_name("problems").map_err(&err)?;
-        for (i, h) in ["sheet", "row", "cell", "column", "code", "value", "message", "hint"].iter().enumerate() {
-            ws.write_string_with_format(0, i as u16, *h, &f.header).map_err(&err)?;
+        for (i, h) in [
+            "sheet", "row", "cell", "column", "code", "value", "message", "hint",
+        ]
+        .iter()
+        .enumerate()
+        {
+            ws.write_string_with_format(0, i as u16, *h, &f.header)
+                .map_err(&err)?;
         }
         let mut r = 0;
         for o in &self.rows {
@@ -188,7 +214,8 @@ impl XlsxReport {
                 ws.write_string(r, 4, p.code.as_str()).map_err(&err)?;
                 ws.write_string(r, 5, &p.value).map_err(&err)?;
                 ws.write_string(r, 6, &p.message).map_err(&err)?;
-                ws.write_string(r, 7, p.hint.as_deref().unwrap_or("")).map_err(&err)?;
+                ws.write_string(r, 7, p.hint.as_deref().unwrap_or(""))
+                    .map_err(&err)?;
             }
         }
 
@@ -197,13 +224,23 @@ impl XlsxReport {
         ws.set_name("retry").map_err(&err)?;
         let source_of: Vec<Option<usize>> = COLUMNS
             .iter()
-            .map(|col| summary.headers.iter().position(|h| col.matches(&normalize_header(h))))
+            .map(|col| {
+                summary
+                    .headers
+                    .iter()
+                    .position(|h| col.matches(&normalize_header(h)))
+            })
             .collect();
         for (i, col) in COLUMNS.iter().enumerate() {
-            ws.write_string_with_format(0, i as u16, col.key, &f.header).map_err(&err)?;
+            ws.write_string_with_format(0, i as u16, col.key, &f.header)
+                .map_err(&err)?;
         }
         let mut r = 0;
-        for o in self.rows.iter().filter(|o| !o.is_period_row && matches!(o.status, Status::Invalid | Status::Failed)) {
+        for o in self
+            .rows
+            .iter()
+            .filter(|o| !o.is_period_row && matches!(o.status, Status::Invalid | Status::Failed))
+        {
             r += 1;
             let Some(cells) = &o.cells else { continue };
             for (i, src) in source_of.iter().enumerate() {
@@ -222,21 +259,18 @@ fn row_message(o: &RowOutcome) -> String {
     let mut parts: Vec<String> = o
         .errors
         .iter()
-        .map(|p| if p.cell.is_empty() { format!("{}: {}", p.column, p.message) } else { format!("{}: {}", p.cell, p.message) })
+        .map(|p| {
+            if p.cell.is_empty() {
+                format!("{}: {}", p.column, p.message)
+            } else {
+                format!("{}: {}", p.cell, p.message)
+            }
+        })
         .collect();
-    parts.extend(o.api_errors.iter().map(|a| format!("API {}: {}", a.code, a.message)));
+    parts.extend(
+        o.api_errors
+            .iter()
+            .map(|a| format!("API {}: {}", a.code, a.message)),
+    );
     parts.join("; ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cell_columns() {
-        assert_eq!(column_of("A1"), Some(0));
-        assert_eq!(column_of("F7"), Some(5));
-        assert_eq!(column_of("AB12"), Some(27));
-        assert_eq!(column_of(""), None);
-    }
 }

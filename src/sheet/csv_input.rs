@@ -23,11 +23,17 @@ pub struct CsvSource {
 
 impl CsvSource {
     pub fn open(path: &Path, tab: bool) -> Result<Self, InputError> {
-        let unreadable = |source| InputError::Unreadable { path: path.to_path_buf(), source };
+        let unreadable = |source| InputError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        };
         let mut file = File::open(path).map_err(unreadable)?;
         let size = file.metadata().map_err(unreadable)?.len();
         let mut head = Vec::with_capacity(SNIFF_BYTES);
-        (&mut file).take(SNIFF_BYTES as u64).read_to_end(&mut head).map_err(unreadable)?;
+        (&mut file)
+            .take(SNIFF_BYTES as u64)
+            .read_to_end(&mut head)
+            .map_err(unreadable)?;
 
         let utf16 = head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]);
         let mut encoding = "UTF-8";
@@ -56,7 +62,11 @@ impl CsvSource {
             detect_delimiter(&head)
         };
         let delimiter = if tab { b'\t' } else { sniffed };
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("sheet").to_string();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("sheet")
+            .to_string();
         let shown = match delimiter {
             b'\t' => "tab".to_string(),
             d => format!("'{}'", d as char),
@@ -129,7 +139,11 @@ impl RowSource for CsvSource {
         let path = self.info.path.clone();
         let chained = Cursor::new(self.head).chain(self.file);
         let input: Box<dyn Read> = if self.utf16 {
-            Box::new(encoding_rs_io::DecodeReaderBytesBuilder::new().bom_sniffing(true).build(chained))
+            Box::new(
+                encoding_rs_io::DecodeReaderBytesBuilder::new()
+                    .bom_sniffing(true)
+                    .build(chained),
+            )
         } else {
             Box::new(chained)
         };
@@ -153,7 +167,9 @@ fn read_records<R: Read>(
     let mut newlines_in_cells: u64 = 0;
     loop {
         let mut record = csv::ByteRecord::new();
-        let more = reader.read_byte_record(&mut record).map_err(|e| csv_error(path, &e))?;
+        let more = reader
+            .read_byte_record(&mut record)
+            .map_err(|e| csv_error(path, &e))?;
         if !more {
             return Ok(());
         }
@@ -162,7 +178,11 @@ fn read_records<R: Read>(
         let inner = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
         newlines_in_cells += inner;
         if inner > 0 || record.as_slice().len() > MAX_CELL_BYTES {
-            if let Some((i, field)) = record.iter().enumerate().find(|(_, f)| f.len() > MAX_CELL_BYTES) {
+            if let Some((i, field)) = record
+                .iter()
+                .enumerate()
+                .find(|(_, f)| f.len() > MAX_CELL_BYTES)
+            {
                 return Err(InputError::CellTooLarge {
                     path: path.clone(),
                     row,
@@ -175,7 +195,10 @@ fn read_records<R: Read>(
         if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
             continue;
         }
-        if !emit(RawRow { row, cells: Cells::Csv(record) }) {
+        if !emit(RawRow {
+            row,
+            cells: Cells::Csv(record),
+        }) {
             return Ok(());
         }
     }
@@ -188,7 +211,11 @@ fn csv_error(path: &Path, e: &csv::Error) -> InputError {
             path: path.to_path_buf(),
             source: std::io::Error::new(io.kind(), io.to_string()),
         },
-        _ => InputError::MalformedCsv { path: path.to_path_buf(), row, detail: e.to_string() },
+        _ => InputError::MalformedCsv {
+            path: path.to_path_buf(),
+            row,
+            detail: e.to_string(),
+        },
     }
 }
 
@@ -198,15 +225,30 @@ mod tests {
 
     #[test]
     fn detects_each_delimiter() {
-        assert_eq!(detect_delimiter(b"name,frequency_type,total_periods\n"), b',');
-        assert_eq!(detect_delimiter(b"name;frequency_type;total_periods\r\n"), b';');
-        assert_eq!(detect_delimiter(b"name\tfrequency_type\ttotal_periods\n"), b'\t');
-        assert_eq!(detect_delimiter(b"name|frequency_type|total_periods\n"), b'|');
+        assert_eq!(
+            detect_delimiter(b"name,frequency_type,total_periods\n"),
+            b','
+        );
+        assert_eq!(
+            detect_delimiter(b"name;frequency_type;total_periods\r\n"),
+            b';'
+        );
+        assert_eq!(
+            detect_delimiter(b"name\tfrequency_type\ttotal_periods\n"),
+            b'\t'
+        );
+        assert_eq!(
+            detect_delimiter(b"name|frequency_type|total_periods\n"),
+            b'|'
+        );
     }
 
     #[test]
     fn delimiter_ignores_quoted_text_and_blank_lines() {
-        assert_eq!(detect_delimiter(b"\n\n\"a,b,c\";\"d\";e\n1,2,3,4,5,6"), b';');
+        assert_eq!(
+            detect_delimiter(b"\n\n\"a,b,c\";\"d\";e\n1,2,3,4,5,6"),
+            b';'
+        );
         assert_eq!(detect_delimiter(b"single"), b',');
     }
 }

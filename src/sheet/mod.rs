@@ -156,7 +156,11 @@ impl RawRow {
 pub fn decode_text(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
         Ok(s) => Cow::Borrowed(s),
-        Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0,
+        Err(_) => {
+            encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(bytes)
+                .0
+        }
     }
 }
 
@@ -204,7 +208,11 @@ pub fn format_of(path: &Path) -> Result<Format, InputError> {
         _ => {
             return Err(InputError::UnsupportedFormat {
                 path: path.to_path_buf(),
-                ext: if ext.is_empty() { "(none)".into() } else { format!(".{ext}") },
+                ext: if ext.is_empty() {
+                    "(none)".into()
+                } else {
+                    format!(".{ext}")
+                },
             })
         }
     })
@@ -221,7 +229,10 @@ pub struct Opened {
 pub fn open(path: &Path, sheet: Option<&str>) -> Result<Opened, InputError> {
     check_file(path)?;
     match format_of(path)? {
-        Format::Csv { tab } => Ok(Opened { main: Box::new(CsvSource::open(path, tab)?), periods: None }),
+        Format::Csv { tab } => Ok(Opened {
+            main: Box::new(CsvSource::open(path, tab)?),
+            periods: None,
+        }),
         Format::Workbook(kind) => workbook::open(path, kind, sheet),
     }
 }
@@ -241,14 +252,21 @@ pub fn check_file(path: &Path) -> Result<u64, InputError> {
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(InputError::NotFound {
             path: path.to_path_buf(),
-            cwd: std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default(),
+            cwd: std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default(),
         }),
-        Err(source) => Err(InputError::Unreadable { path: path.to_path_buf(), source }),
+        Err(source) => Err(InputError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        }),
         Ok(m) if m.is_dir() => Err(InputError::Usage(format!(
             "{}: is a folder, not a file. Name the .csv or .xlsx file to read.",
             path.display()
         ))),
-        Ok(m) if m.len() == 0 => Err(InputError::Empty { path: path.to_path_buf() }),
+        Ok(m) if m.len() == 0 => Err(InputError::Empty {
+            path: path.to_path_buf(),
+        }),
         Ok(m) => Ok(m.len()),
     }
 }

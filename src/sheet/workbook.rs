@@ -1,9 +1,9 @@
 //! Workbook input through calamine. `.xlsx`/`.xlsm` stream cell by cell; the older formats are
 //! read as a range. Date cells stay dates, formulas without a saved value are flagged, never 0.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::BufReader;
-use std::collections::HashSet;
 use std::path::Path;
 
 use calamine::{Data, DataRef, Range, Reader, Xlsx};
@@ -35,27 +35,47 @@ pub const MAIN_SHEET: &str = "streaks";
 pub const PERIODS_SHEET: &str = "periods";
 
 fn corrupt(path: &Path, kind: BookKind, e: impl std::fmt::Display) -> InputError {
-    InputError::CorruptWorkbook { path: path.to_path_buf(), format: kind.label(), detail: e.to_string() }
+    InputError::CorruptWorkbook {
+        path: path.to_path_buf(),
+        format: kind.label(),
+        detail: e.to_string(),
+    }
 }
 
 pub fn open(path: &Path, kind: BookKind, sheet: Option<&str>) -> Result<Opened, InputError> {
     let mut book = calamine::open_workbook_auto(path).map_err(|e| corrupt(path, kind, e))?;
     let names = book.sheet_names();
-    let pick = |wanted: &str| names.iter().find(|n| n.eq_ignore_ascii_case(wanted)).cloned();
+    let pick = |wanted: &str| {
+        names
+            .iter()
+            .find(|n| n.eq_ignore_ascii_case(wanted))
+            .cloned()
+    };
     let main = match sheet {
         Some(wanted) => pick(wanted).ok_or_else(|| InputError::NoSuchSheet {
             path: path.to_path_buf(),
             sheet: wanted.to_string(),
-            available: names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
+            available: names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
         })?,
         None => pick(MAIN_SHEET)
-            .or_else(|| names.iter().find(|n| !n.eq_ignore_ascii_case(PERIODS_SHEET)).cloned())
+            .or_else(|| {
+                names
+                    .iter()
+                    .find(|n| !n.eq_ignore_ascii_case(PERIODS_SHEET))
+                    .cloned()
+            })
             .or_else(|| names.first().cloned())
             .ok_or_else(|| corrupt(path, kind, "it has no worksheets"))?,
     };
     let periods = match pick(PERIODS_SHEET) {
         Some(p) if !p.eq_ignore_ascii_case(&main) => {
-            let range = book.worksheet_range(&p).map_err(|e| corrupt(path, kind, e))?;
+            let range = book
+                .worksheet_range(&p)
+                .map_err(|e| corrupt(path, kind, e))?;
             let formulas = book.worksheet_formula(&p).ok();
             let info = sheet_info(path, &p, Some(range.height() as u64));
             let mut rows = Vec::new();
@@ -70,7 +90,9 @@ pub fn open(path: &Path, kind: BookKind, sheet: Option<&str>) -> Result<Opened, 
     let main: Box<dyn RowSource> = if kind == BookKind::Xlsx {
         Box::new(XlsxSource::new(path, kind, &main)?)
     } else {
-        let range = book.worksheet_range(&main).map_err(|e| corrupt(path, kind, e))?;
+        let range = book
+            .worksheet_range(&main)
+            .map_err(|e| corrupt(path, kind, e))?;
         let formulas = book.worksheet_formula(&main).ok();
         Box::new(RangeSource {
             info: sheet_info(path, &main, Some(range.height() as u64)),
@@ -82,8 +104,18 @@ pub fn open(path: &Path, kind: BookKind, sheet: Option<&str>) -> Result<Opened, 
 }
 
 fn sheet_info(path: &Path, sheet: &str, size_hint: Option<u64>) -> SheetInfo {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("xlsx").to_ascii_lowercase();
-    SheetInfo { path: path.to_path_buf(), sheet: sheet.to_string(), format: ext, dialect: None, size_hint }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("xlsx")
+        .to_ascii_lowercase();
+    SheetInfo {
+        path: path.to_path_buf(),
+        sheet: sheet.to_string(),
+        format: ext,
+        dialect: None,
+        size_hint,
+    }
 }
 
 fn value_of(data: &Data) -> Value {
@@ -93,7 +125,10 @@ fn value_of(data: &Data) -> Value {
         Data::Int(i) => Value::Int(*i),
         Data::Float(f) => Value::Number(*f),
         Data::Bool(b) => Value::Bool(*b),
-        Data::DateTime(dt) => dt.as_datetime().map(Value::Date).unwrap_or(Value::Number(dt.as_f64())),
+        Data::DateTime(dt) => dt
+            .as_datetime()
+            .map(Value::Date)
+            .unwrap_or(Value::Number(dt.as_f64())),
         Data::DateTimeIso(s) => iso_value(s),
         Data::DurationIso(s) => Value::Text(s.clone()),
         Data::Error(e) => Value::Error(format!("{e}")),
@@ -108,7 +143,10 @@ fn value_of_ref(data: DataRef<'_>) -> Value {
         DataRef::Int(i) => Value::Int(i),
         DataRef::Float(f) => Value::Number(f),
         DataRef::Bool(b) => Value::Bool(b),
-        DataRef::DateTime(dt) => dt.as_datetime().map(Value::Date).unwrap_or(Value::Number(dt.as_f64())),
+        DataRef::DateTime(dt) => dt
+            .as_datetime()
+            .map(Value::Date)
+            .unwrap_or(Value::Number(dt.as_f64())),
         DataRef::DateTimeIso(s) => iso_value(&s),
         DataRef::DurationIso(s) => Value::Text(s),
         DataRef::Error(e) => Value::Error(format!("{e}")),
@@ -118,7 +156,10 @@ fn value_of_ref(data: DataRef<'_>) -> Value {
 /// OpenDocument stores date cells as ISO text; they are still date cells.
 fn iso_value(s: &str) -> Value {
     chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-        .or_else(|_| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map(|d| d.and_time(chrono::NaiveTime::MIN)))
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(|d| d.and_time(chrono::NaiveTime::MIN))
+        })
         .map(Value::Date)
         .unwrap_or_else(|_| Value::Text(s.to_string()))
 }
@@ -173,7 +214,10 @@ fn emit_range(
         if is_blank(&values) {
             continue;
         }
-        if !emit(RawRow { row, cells: Cells::Book(values) }) {
+        if !emit(RawRow {
+            row,
+            cells: Cells::Book(values),
+        }) {
             break;
         }
     }
@@ -208,17 +252,26 @@ struct XlsxSource {
 impl XlsxSource {
     fn new(path: &Path, kind: BookKind, sheet: &str) -> Result<Self, InputError> {
         let book: Xlsx<_> = calamine::open_workbook(path).map_err(|e| corrupt(path, kind, e))?;
-        Ok(Self { info: sheet_info(path, sheet, None), kind, book })
+        Ok(Self {
+            info: sheet_info(path, sheet, None),
+            kind,
+            book,
+        })
     }
-
 }
 
 /// The positions of a sheet's formula cells, read with a second reader over the same sheet.
 /// Only asked for when the value reader meets an empty `<c>` element (a styled blank, or a
 /// formula never calculated), so sheets without such cells pay nothing for the check.
-fn formula_cells(path: &Path, kind: BookKind, sheet: &str) -> Result<HashSet<(u32, u32)>, InputError> {
+fn formula_cells(
+    path: &Path,
+    kind: BookKind,
+    sheet: &str,
+) -> Result<HashSet<(u32, u32)>, InputError> {
     let mut book: Xlsx<_> = calamine::open_workbook(path).map_err(|e| corrupt(path, kind, e))?;
-    let mut reader = book.worksheet_cells_reader(sheet).map_err(|e| corrupt(path, kind, e))?;
+    let mut reader = book
+        .worksheet_cells_reader(sheet)
+        .map_err(|e| corrupt(path, kind, e))?;
     let mut cells = HashSet::new();
     while let Some(cell) = reader.next_formula().map_err(|e| corrupt(path, kind, e))? {
         if !cell.get_value().is_empty() {
@@ -238,17 +291,21 @@ impl RowSource for XlsxSource {
         let kind = self.kind;
         let mut formulas: Option<HashSet<(u32, u32)>> = None;
         let this = &mut *self;
-        let mut reader =
-            this.book.worksheet_cells_reader(&this.info.sheet).map_err(|e| corrupt(&path, kind, e))?;
+        let mut reader = this
+            .book
+            .worksheet_cells_reader(&this.info.sheet)
+            .map_err(|e| corrupt(&path, kind, e))?;
         let mut current: Option<(u32, Vec<Value>)> = None;
-        let flush = |current: Option<(u32, Vec<Value>)>, emit: &mut dyn FnMut(RawRow) -> bool| -> bool {
-            match current {
-                Some((abs_row, values)) if !is_blank(&values) => {
-                    emit(RawRow { row: abs_row + 1, cells: Cells::Book(values) })
+        let flush =
+            |current: Option<(u32, Vec<Value>)>, emit: &mut dyn FnMut(RawRow) -> bool| -> bool {
+                match current {
+                    Some((abs_row, values)) if !is_blank(&values) => emit(RawRow {
+                        row: abs_row + 1,
+                        cells: Cells::Book(values),
+                    }),
+                    _ => true,
                 }
-                _ => true,
-            }
-        };
+            };
         while let Some(cell) = reader.next_cell().map_err(|e| corrupt(&path, kind, e))? {
             let (abs_row, abs_col) = cell.get_position();
             let mut value = value_of_ref(cell.get_value().clone());
@@ -256,7 +313,10 @@ impl RowSource for XlsxSource {
                 if formulas.is_none() {
                     formulas = Some(formula_cells(&path, kind, &this.info.sheet)?);
                 }
-                if formulas.as_ref().is_some_and(|f| f.contains(&(abs_row, abs_col))) {
+                if formulas
+                    .as_ref()
+                    .is_some_and(|f| f.contains(&(abs_row, abs_col)))
+                {
                     value = Value::FormulaNoValue;
                 }
             }
