@@ -39,6 +39,9 @@ streak-import validate export.csv --date-format %d/%m/%Y --time-zone Asia/Kolkat
 CAPILLARY_USERNAME=till CAPILLARY_PASSWORD=… streak-import import campaign.xlsx --cluster eu"
     )]
     Import(ImportArgs),
+    /// Serve the sandbox API on loopback, to rehearse imports and to test against.
+    #[command(after_help = "Example:\n  SANDBOX_PASSWORD=secret streak-import sandbox --port 8787 --error-rate 0.1 --state sandbox.json")]
+    Sandbox(crate::commands::sandbox::SandboxArgs),
 }
 
 /// Options for reading a sheet and writing reports, shared by every command that reads one.
@@ -77,6 +80,69 @@ pub struct ImportArgs {
     /// Everything but the POSTs: validate and write the request bodies (JSON Lines) and reports.
     #[arg(long)]
     pub dry_run: bool,
+    /// Import into a sandbox API started in this process on a free loopback port (no credentials
+    /// needed); its state is kept in the state dir, so re-runs see what earlier runs created.
+    #[arg(long, conflicts_with_all = ["base_url", "cluster"])]
+    pub sandbox: bool,
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+/// Where and how to reach the API. Secrets come from the environment; their values never show
+/// in --help, output, logs, reports or journals.
+#[derive(Debug, Clone, Args)]
+pub struct ApiArgs {
+    /// API base URL, e.g. https://eu.api.capillarytech.com.
+    #[arg(long, env = "CAPILLARY_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// A cluster preset instead of --base-url.
+    #[arg(long, value_parser = ["eu", "apac", "apac2", "us"])]
+    pub cluster: Option<String>,
+    /// Till username for Basic auth.
+    #[arg(long, env = "CAPILLARY_USERNAME", hide_env_values = true)]
+    pub username: Option<String>,
+    /// Till password for Basic auth (prefer the environment variable to keep it out of shell history).
+    #[arg(long, env = "CAPILLARY_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// OAuth client key (instead of Basic auth).
+    #[arg(long, env = "CAPILLARY_OAUTH_KEY", hide_env_values = true)]
+    pub oauth_key: Option<String>,
+    /// OAuth client secret.
+    #[arg(long, env = "CAPILLARY_OAUTH_SECRET", hide_env_values = true)]
+    pub oauth_secret: Option<String>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+    /// Requests per minute, e.g. 100/min (default: none, adapt to 429 answers).
+    #[arg(long, value_name = "N/min", value_parser = parse_rate)]
+    pub rate_limit: Option<u32>,
+    /// Attempts per row before it is reported failed.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub max_attempts: u32,
+    /// Seconds to wait for each answer.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub timeout: u64,
+    /// Post nothing when any row is invalid.
+    #[arg(long)]
+    pub strict: bool,
+    /// Where the journal of each input is kept.
+    #[arg(long, default_value = ".streak-import", value_name = "DIR")]
+    pub state_dir: PathBuf,
+    /// Ignore earlier runs of the same file (their journal is moved aside, not deleted).
+    #[arg(long)]
+    pub fresh: bool,
+    /// Allow plain http to a host that is not loopback.
+    #[arg(long)]
+    pub allow_http: bool,
+}
+
+/// `100/min`, `100` → 100 requests per minute.
+fn parse_rate(text: &str) -> Result<u32, String> {
+    let number = text.trim().strip_suffix("/min").unwrap_or(text.trim());
+    match number.trim().parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("`{text}` is not a rate; write it like 100/min")),
+    }
 }
 
 /// Parses the arguments, runs the command and returns the process exit code.
@@ -109,11 +175,10 @@ pub fn run(cli: Cli) -> Result<i32, InputError> {
             if args.dry_run {
                 commands::validate::run(&args.sheet, commands::Mode::DryRun)
             } else {
-                Err(InputError::Usage(
-                    "posting to the API is not available in this version yet; run `import --dry-run` to validate and see the request bodies".into(),
-                ))
+                commands::import::run(&args)
             }
         }
+        Command::Sandbox(args) => commands::sandbox::run(&args),
     }
 }
 

@@ -4,19 +4,23 @@
 //! [`validate`] checks each row (in parallel, see [`pipeline`]) → [`periods`] and [`payload`]
 //! build the request body → [`report`] writes what happened.
 
+pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod columns;
 pub mod commands;
 pub mod error;
 pub mod header;
+pub mod journal;
 pub mod outcome;
 pub mod payload;
 pub mod periods;
 pub mod pipeline;
+pub mod post;
 pub mod problem;
 pub mod progress;
 pub mod report;
+pub mod sandbox;
 pub mod sheet;
 pub mod validate;
 pub mod values;

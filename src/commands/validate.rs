@@ -5,73 +5,38 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use chrono::Utc;
 use sha2::{Digest, Sha256};
 
-use super::Mode;
-use crate::cli::{check_date_format, parse_time_zone, SheetArgs};
-use crate::clock::Now;
+use super::{print_summary, Mode, Prepared};
+use crate::cli::SheetArgs;
 use crate::error::{exit, InputError};
 use crate::outcome::RowOutcome;
-use crate::pipeline::{validate_file, ReadOptions};
+use crate::pipeline::validate_file;
 use crate::progress::Progress;
-use crate::report::{self, terminal, InputBlock, Reports, RunMeta, Tally};
+use crate::report::{InputBlock, Reports, Tally};
 
 pub fn run(args: &SheetArgs, mode: Mode) -> Result<i32, InputError> {
-    let now = Now::from_env()?;
-    if let Some(f) = &args.date_format {
-        check_date_format(f)?;
-    }
-    let time_zone = args.time_zone.as_deref().map(parse_time_zone).transpose()?;
-    crate::sheet::check_file(&args.file)?;
-    let report_paths = if args.report.is_empty() {
-        report::default_paths(&args.file)
-    } else {
-        args.report.clone()
-    };
-    for p in &report_paths {
-        report::ReportKind::of(p)?;
-    }
-    let meta = RunMeta {
-        mode: mode.as_str(),
-        started_at: Utc::now(),
-    };
+    let prepared = Prepared::new(args, mode)?;
+    let report_paths = &prepared.report_paths;
     // Hashing runs beside the pipeline: it reads the file from the page cache on its own core.
     let hash_path = args.file.clone();
     let hasher = std::thread::spawn(move || sha256_file(&hash_path));
 
-    let mut reports = Reports::open(&report_paths, &meta)?;
-    let options = ReadOptions {
-        sheet: args.sheet.clone(),
-        periods_file: args.periods.clone(),
-        date_format: args.date_format.clone(),
-        time_zone,
-        keep_cells: reports.needs_cells(),
-    };
+    let mut reports = Reports::open(report_paths, &prepared.meta)?;
     let payload_path = (mode == Mode::DryRun).then(|| payloads_path(&report_paths[0]));
     let mut payloads = match &payload_path {
         Some(p) => Some(PayloadWriter::create(p)?),
         None => None,
     };
-    let progress = if args.quiet || args.json {
-        Progress::hidden()
-    } else {
-        Progress::new(false)
-    };
+    let progress = if args.quiet || args.json { Progress::hidden() } else { Progress::new(false) };
     let mut tally = Tally::default();
-    let result = validate_file(
-        &args.file,
-        &options,
-        now,
-        &progress,
-        &mut |o: RowOutcome| {
-            tally.add(&o);
-            if let Some(w) = payloads.as_mut() {
-                w.row(&o)?;
-            }
-            reports.row(&o)
-        },
-    );
+    let result = validate_file(&args.file, &prepared.options, prepared.now, &progress, &mut |o: RowOutcome| {
+        tally.add(&o);
+        if let Some(w) = payloads.as_mut() {
+            w.row(&o)?;
+        }
+        reports.row(&o)
+    });
     let input = match result {
         Ok(input) => input,
         Err(e) => {
@@ -85,13 +50,7 @@ pub fn run(args: &SheetArgs, mode: Mode) -> Result<i32, InputError> {
         }
     };
     tally.add_sheet_warnings(&input.info.sheet, input.header_row, &input.warnings);
-    let sha = hasher
-        .join()
-        .unwrap_or_else(|_| Err(std::io::Error::other("hashing thread failed")))
-        .map_err(|source| InputError::Unreadable {
-            path: args.file.clone(),
-            source,
-        })?;
+    let sha = join_hash(hasher, &args.file)?;
     let block = InputBlock::new(&input, &sha);
     let mut written: Vec<PathBuf> = reports.paths().to_vec();
     reports.finish(&block, &input, &tally)?;
@@ -99,34 +58,19 @@ pub fn run(args: &SheetArgs, mode: Mode) -> Result<i32, InputError> {
         w.finish()?;
         written.push(p.clone());
     }
-
-    if args.json {
-        let summary = serde_json::json!({
-            "mode": mode.as_str(),
-            "input": block,
-            "summary": tally.counts,
-            "period_rows_invalid": tally.period_rows_invalid,
-            "reports": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-        });
-        println!("{summary}");
-    } else if !args.quiet {
-        let mut extra = Vec::new();
-        if mode == Mode::DryRun {
-            extra.push(format!(
-                "dry run: nothing was sent; {} request bodies written",
-                tally.counts.valid
-            ));
-        }
-        print!(
-            "{}",
-            terminal::render(mode.as_str(), &input, &tally, &written, &extra)
-        );
+    let mut extra = Vec::new();
+    if mode == Mode::DryRun {
+        extra.push(format!("dry run: nothing was sent; {} request bodies written", tally.counts.valid));
     }
-    Ok(if tally.all_good() {
-        exit::OK
-    } else {
-        exit::ROWS_FAILED
-    })
+    print_summary(mode.as_str(), args, &input, &block, &tally, &written, &extra, serde_json::json!({}));
+    Ok(if tally.all_good() { exit::OK } else { exit::ROWS_FAILED })
+}
+
+pub fn join_hash(hasher: std::thread::JoinHandle<std::io::Result<String>>, file: &Path) -> Result<String, InputError> {
+    hasher
+        .join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("hashing thread failed")))
+        .map_err(|source| InputError::Unreadable { path: file.to_path_buf(), source })
 }
 
 /// `<stem>.payloads.jsonl` beside the first report.

@@ -1,0 +1,187 @@
+//! `import FILE`: validate, then create every valid row on the API exactly once, then report.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use super::{write_reports, Mode, Prepared};
+use crate::api::{ApiConfig, Client, Credentials, Stop};
+use crate::cli::{ApiArgs, ImportArgs};
+use crate::error::{exit, InputError};
+use crate::journal::Journal;
+use crate::outcome::{RowOutcome, Status};
+use crate::pipeline::validate_file;
+use crate::post::{post_all, Ended};
+use crate::progress::Progress;
+use crate::sandbox::{Sandbox, SandboxConfig};
+
+const CLUSTERS: [(&str, &str); 4] = [
+    ("eu", "https://eu.api.capillarytech.com"),
+    ("apac", "https://apac.api.capillarytech.com"),
+    ("apac2", "https://apac2.api.capillarytech.com"),
+    ("us", "https://us.api.capillarytech.com"),
+];
+
+/// The base URL, refusing plain http except to loopback (or with `--allow-http`).
+pub fn base_url(api: &ApiArgs) -> Result<Url, InputError> {
+    let text = match (&api.base_url, &api.cluster) {
+        (Some(u), _) => u.clone(),
+        (None, Some(c)) => CLUSTERS.iter().find(|(k, _)| k == c).map(|(_, u)| u.to_string()).unwrap_or_default(),
+        (None, None) => {
+            return Err(InputError::Usage(
+                "no API given: pass --base-url URL (or set CAPILLARY_BASE_URL) or --cluster eu|apac|apac2|us; \
+                 to rehearse without an account, use --sandbox"
+                    .into(),
+            ))
+        }
+    };
+    let url = Url::parse(&text).map_err(|e| InputError::Usage(format!("--base-url {text}: not a URL ({e})")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if loopback || api.allow_http => Ok(url),
+        "http" => Err(InputError::Usage(format!(
+            "--base-url {text}: plain http would send the credentials unencrypted; use https (or --allow-http if you really mean it)"
+        ))),
+        other => Err(InputError::Usage(format!("--base-url {text}: unsupported scheme `{other}`; use https"))),
+    }
+}
+
+pub fn credentials(api: &ApiArgs) -> Result<Credentials, InputError> {
+    match (&api.username, &api.password, &api.oauth_key, &api.oauth_secret) {
+        (_, _, Some(key), Some(secret)) => Ok(Credentials::OAuth { key: key.clone(), secret: secret.clone() }),
+        (Some(username), Some(password), _, _) => {
+            Ok(Credentials::Basic { username: username.clone(), password: password.clone() })
+        }
+        _ => Err(InputError::Usage(
+            "no credentials: set CAPILLARY_USERNAME and CAPILLARY_PASSWORD (Basic auth), or CAPILLARY_OAUTH_KEY and \
+             CAPILLARY_OAUTH_SECRET; to rehearse without an account, use --sandbox"
+                .into(),
+        )),
+    }
+}
+
+fn random_secret() -> String {
+    (0..24).map(|_| char::from(b'a' + rand::random_range(0..26u8))).collect()
+}
+
+pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
+    let sheet = &args.sheet;
+    let prepared = Prepared::new(sheet, Mode::Import)?;
+    let api = &args.api;
+    // Everything about the API is checked before the sheet is read.
+    let remote = if args.sandbox { None } else { Some((base_url(api)?, credentials(api)?)) };
+
+    let progress = if sheet.quiet || sheet.json { Progress::hidden() } else { Progress::new(false) };
+    let hash_path = sheet.file.clone();
+    let hasher = std::thread::spawn(move || super::validate::sha256_file(&hash_path));
+    let mut rows: Vec<RowOutcome> = Vec::new();
+    let input = validate_file(&sheet.file, &prepared.options, prepared.now, &progress, &mut |o| {
+        rows.push(o);
+        Ok(())
+    })?;
+    let sha = super::validate::join_hash(hasher, &sheet.file)?;
+    let invalid = rows.iter().filter(|r| r.status == Status::Invalid).count();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| InputError::Usage(format!("cannot start the async runtime: {e}")))?;
+    let mut lines = Vec::new();
+    let ended = if api.strict && invalid > 0 {
+        for r in rows.iter_mut().filter(|r| r.status == Status::Valid) {
+            r.status = Status::NotSent;
+        }
+        lines.push(format!("--strict: {invalid} invalid rows, so nothing was sent"));
+        Ended::Done
+    } else {
+        let (journal, previous) = Journal::open(&api.state_dir, &sha, api.fresh)?;
+        lines.push(format!("journal: {}", journal.path().display()));
+        runtime.block_on(async {
+            let (sandbox, url, creds) = match &remote {
+                Some((url, creds)) => (None, url.clone(), creds.clone()),
+                None => {
+                    let password = random_secret();
+                    let config = SandboxConfig {
+                        username: "sandbox".into(),
+                        password: password.clone(),
+                        state_file: Some(api.state_dir.join("sandbox-state.json")),
+                        ..Default::default()
+                    };
+                    let sandbox = Sandbox::start(config, SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0))
+                        .await
+                        .map_err(|e| InputError::Usage(format!("cannot start the sandbox: {e}")))?;
+                    let url = Url::parse(&sandbox.base_url()).map_err(|e| InputError::Usage(e.to_string()))?;
+                    lines.push(format!("sandbox: {} (state in {})", sandbox.base_url(), api.state_dir.join("sandbox-state.json").display()));
+                    (Some(sandbox), url, Credentials::Basic { username: "sandbox".into(), password })
+                }
+            };
+            let client = Client::new(ApiConfig {
+                base_url: url,
+                credentials: creds,
+                concurrency: api.concurrency as usize,
+                rate_limit: api.rate_limit,
+                max_attempts: api.max_attempts,
+                timeout: Duration::from_secs(api.timeout),
+            })
+            .map_err(|e| InputError::Usage(format!("cannot set up the HTTP client: {e}")))?;
+            let interrupted = Arc::new(AtomicBool::new(false));
+            let flag = interrupted.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    flag.store(true, Ordering::Relaxed);
+                    eprintln!("\nstopping: no new requests; waiting for those in flight (Ctrl-C again to quit now; the journal is safe)");
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        std::process::exit(exit::INTERRUPTED);
+                    }
+                }
+            });
+            let (ended, counts) = post_all(
+                &mut rows,
+                Arc::new(client),
+                journal,
+                previous,
+                api.concurrency as usize,
+                interrupted,
+                &progress,
+            )
+            .await;
+            if counts.skipped > 0 {
+                lines.push(format!("{} rows were already done by an earlier run of this file: not sent again", counts.skipped));
+            }
+            if counts.reconciled > 0 {
+                lines.push(format!("{} rows left in flight by an earlier run were found on the server", counts.reconciled));
+            }
+            if let Some(s) = sandbox {
+                s.shutdown().await;
+            }
+            Ok::<_, InputError>(ended)
+        })?
+    };
+
+    let json_extra = match &ended {
+        Ended::Stopped(stop) => serde_json::json!({ "stopped": stop.to_string() }),
+        Ended::Interrupted => serde_json::json!({ "interrupted": true }),
+        Ended::Done => serde_json::json!({}),
+    };
+    let tally = write_reports(&prepared, sheet, &input, &sha, &rows, &[], &lines, json_extra)?;
+    Ok(match ended {
+        Ended::Stopped(stop) => {
+            eprintln!("error: {stop}");
+            match stop {
+                Stop::AuthRefused { .. } | Stop::Unreachable { .. } => exit::API,
+            }
+        }
+        Ended::Interrupted => exit::INTERRUPTED,
+        Ended::Done if tally.all_good() => exit::OK,
+        Ended::Done => exit::ROWS_FAILED,
+    })
+}

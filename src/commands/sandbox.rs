@@ -1,0 +1,227 @@
+//! `streak-import sandbox`: serve the API emulation (SPEC §7) on loopback until Ctrl-C.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use crate::error::{exit, InputError};
+use crate::sandbox::{Sandbox, SandboxConfig};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct SandboxArgs {
+    /// Port to listen on; 0 picks a free one (printed at start).
+    #[arg(long, default_value_t = 8787)]
+    pub port: u16,
+    /// Loopback address to listen on (127.0.0.1, ::1 or localhost); other addresses are refused.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Basic-auth user the sandbox accepts.
+    #[arg(long, env = "SANDBOX_USERNAME", default_value = "sandbox", hide_env_values = true)]
+    pub username: String,
+    /// Basic-auth password the sandbox accepts (clients send its MD5).
+    #[arg(long, env = "SANDBOX_PASSWORD", default_value = "sandbox", hide_env_values = true)]
+    pub password: String,
+    /// OAuth client key accepted by POST /v3/oauth/token/generate.
+    #[arg(long, env = "SANDBOX_OAUTH_KEY", default_value = "sandbox-key", hide_env_values = true)]
+    pub oauth_key: String,
+    /// OAuth client secret accepted by POST /v3/oauth/token/generate.
+    #[arg(long, env = "SANDBOX_OAUTH_SECRET", default_value = "sandbox-secret", hide_env_values = true)]
+    pub oauth_secret: String,
+    /// Lifetime of issued OAuth tokens, in seconds.
+    #[arg(long = "token-ttl", value_name = "SECS", default_value_t = 300)]
+    pub token_ttl: u64,
+    /// Delay added to every request, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Share (0–1) of create requests answered 503 before anything is stored.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Requests per second above which the sandbox answers 429 with Retry-After: 1.
+    #[arg(long, value_name = "N")]
+    pub rate_limit: Option<u32>,
+    /// Share (0–1) of create requests that are stored and then dropped without any response.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
+    pub drop_rate: f64,
+    /// Keep the target groups in FILE: loaded at start, rewritten after each change.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Seed for the fault draws, for reproducible rehearsals.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+impl SandboxArgs {
+    /// The listening address, refusing anything but loopback.
+    pub fn listen_addr(&self) -> Result<SocketAddr, InputError> {
+        let host = self.host.trim();
+        let ip: IpAddr = if host.eq_ignore_ascii_case("localhost") {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            host.trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse()
+                .map_err(|_| {
+                    InputError::Usage(format!(
+                        "--host {host}: not an IP address. Use 127.0.0.1 (the default), ::1 or localhost."
+                    ))
+                })?
+        };
+        if !ip.is_loopback() {
+            return Err(InputError::Usage(format!(
+                "--host {host}: the sandbox listens on loopback only (127.0.0.1, ::1 or localhost), because its credentials are well known. Use 127.0.0.1."
+            )));
+        }
+        Ok(SocketAddr::new(ip, self.port))
+    }
+
+    /// The sandbox configuration, with the fault options checked.
+    pub fn config(&self) -> Result<SandboxConfig, InputError> {
+        for (flag, rate) in [("--error-rate", self.error_rate), ("--drop-rate", self.drop_rate)] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(InputError::Usage(format!(
+                    "{flag} {rate}: give a share between 0 and 1, e.g. 0.1 for one request in ten."
+                )));
+            }
+        }
+        if self.rate_limit == Some(0) {
+            return Err(InputError::Usage(
+                "--rate-limit 0: give at least 1 request per second, or leave the option out for no limit.".into(),
+            ));
+        }
+        if self.token_ttl == 0 {
+            return Err(InputError::Usage(
+                "--token-ttl 0: tokens must live at least 1 second.".into(),
+            ));
+        }
+        if self.username.is_empty() {
+            return Err(InputError::Usage("--username: must not be empty.".into()));
+        }
+        Ok(SandboxConfig {
+            username: self.username.clone(),
+            password: self.password.clone(),
+            oauth_key: self.oauth_key.clone(),
+            oauth_secret: self.oauth_secret.clone(),
+            token_ttl_secs: self.token_ttl,
+            latency_ms: self.latency_ms,
+            error_rate: self.error_rate,
+            rate_limit_per_sec: self.rate_limit,
+            drop_rate: self.drop_rate,
+            state_file: self.state.clone(),
+            seed: self.seed,
+        })
+    }
+}
+
+/// Serves until Ctrl-C (or SIGTERM), then stops cleanly and returns exit code 0.
+pub fn run(args: &SandboxArgs) -> Result<i32, InputError> {
+    let addr = args.listen_addr()?;
+    let config = args.config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| InputError::Usage(format!("cannot start the sandbox: {e}")))?;
+    runtime.block_on(async {
+        let sandbox = Sandbox::start(config, addr).await.map_err(|e| {
+            let detail = match e.kind() {
+                std::io::ErrorKind::AddrInUse => format!(
+                    "{addr} is already in use. Pick another --port, or --port 0 for a free one."
+                ),
+                std::io::ErrorKind::PermissionDenied => format!(
+                    "not allowed to listen on {addr}. Pick a --port above 1024, or --port 0."
+                ),
+                _ => e.to_string(),
+            };
+            InputError::Usage(format!("cannot start the sandbox: {detail}"))
+        })?;
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "sandbox listening on {} (user {}; password from --password or SANDBOX_PASSWORD)",
+                sandbox.base_url(),
+                args.username
+            );
+            let _ = out.flush();
+        }
+        stop_signal().await;
+        sandbox.shutdown().await;
+        Ok(exit::OK)
+    })
+}
+
+/// Ctrl-C, or SIGTERM on Unix (what `kill` and process supervisors send).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: SandboxArgs,
+    }
+
+    fn parse(argv: &[&str]) -> SandboxArgs {
+        let mut all = vec!["sandbox"];
+        all.extend_from_slice(argv);
+        Cli::try_parse_from(all).map(|c| c.args).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn defaults_are_loopback_8787() {
+        let args = parse(&[]);
+        assert_eq!(args.listen_addr().ok(), Some("127.0.0.1:8787".parse().unwrap()));
+        let config = args.config().unwrap();
+        assert_eq!(config.token_ttl_secs, 300);
+        assert_eq!(config.error_rate, 0.0);
+    }
+
+    #[test]
+    fn hosts_other_than_loopback_are_refused() {
+        for ok in ["127.0.0.1", "::1", "[::1]", "localhost", "127.0.0.2"] {
+            assert!(parse(&["--host", ok, "--port", "0"]).listen_addr().is_ok(), "{ok}");
+        }
+        for bad in ["0.0.0.0", "192.168.1.10", "example.com", "::"] {
+            let err = parse(&["--host", bad]).listen_addr().unwrap_err().to_string();
+            assert!(err.contains("--host"), "{err}");
+        }
+    }
+
+    #[test]
+    fn fault_options_are_checked() {
+        for (argv, flag) in [
+            (vec!["--error-rate", "1.5"], "--error-rate"),
+            (vec!["--drop-rate=-0.1"], "--drop-rate"),
+            (vec!["--rate-limit", "0"], "--rate-limit"),
+            (vec!["--token-ttl", "0"], "--token-ttl"),
+        ] {
+            let err = parse(&argv).config().unwrap_err().to_string();
+            assert!(err.contains(flag), "{err}");
+        }
+        assert!(parse(&["--error-rate", "1", "--drop-rate", "0.25", "--rate-limit", "5"]).config().is_ok());
+    }
+
+    #[test]
+    fn errors_never_show_the_password() {
+        let err = parse(&["--password", "hunter2-secret", "--host", "10.0.0.1"])
+            .listen_addr()
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("hunter2-secret"));
+    }
+}

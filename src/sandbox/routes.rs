@@ -1,0 +1,305 @@
+//! The endpoints, and the v3 error envelope.
+//!
+//! Error codes outside Capillary's documented list (auth, rate limit, faults, unknown paths) use
+//! the HTTP status as `code` (401, 404, 405, 415, 429, 503).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::rules::{self, Violation};
+use super::{auth, lock, DropConnection, Shared};
+use crate::columns::STREAK_TRACKING_TYPES;
+
+/// An error answer: status, `errors[]`, and `Retry-After` for 429.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    errors: Vec<Violation>,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, code: i64, message: &str) -> ApiError {
+        ApiError {
+            status,
+            errors: vec![Violation {
+                code,
+                message: message.to_string(),
+            }],
+            retry_after: None,
+        }
+    }
+
+    fn bad_request(errors: Vec<Violation>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            errors,
+            retry_after: None,
+        }
+    }
+
+    pub(crate) fn retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after = Some(secs);
+        self
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let errors: Vec<Value> = self
+            .errors
+            .iter()
+            .map(|e| json!({ "code": e.code, "message": e.message }))
+            .collect();
+        let body = json!({ "data": null, "errors": errors, "warnings": null });
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+/// `200 {"data": data, "errors": null, "warnings": null}`.
+fn ok(data: Value) -> Response {
+    Json(json!({ "data": data, "errors": null, "warnings": null })).into_response()
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/v3/oauth/token/generate", post(token_generate))
+        .route("/v3/targetGroups", post(create).get(list))
+        .route("/v3/targetGroups/isValidName", post(is_valid_name))
+        .route("/v3/targetGroups/{id}", get(get_one).delete(delete))
+        .route("/v3/milestones", get(milestones))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(shared)
+}
+
+impl Shared {
+    /// Auth, then the rate limit: what every endpoint but token generation goes through.
+    fn admit(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        auth::check(&self.config, &self.tokens, headers)?;
+        self.faults.rate_limit()
+    }
+}
+
+/// A body is JSON when it says nothing about its type, or says JSON.
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else { return Ok(()) };
+    let ct = ct.to_str().unwrap_or_default().to_ascii_lowercase();
+    if ct.starts_with("application/json") || ct.contains("+json") {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            415,
+            "Unsupported media type: send Content-Type: application/json",
+        ))
+    }
+}
+
+fn parse_json(body: &Bytes) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(vec![rules::invalid_input(format!(
+            "The request body is not valid JSON ({e})."
+        ))])
+    })
+}
+
+async fn token_generate(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> ApiResult {
+    require_json(&headers)?;
+    let request = parse_json(&body)?;
+    let field = |k: &str| request.get(k).and_then(Value::as_str);
+    let (Some(key), Some(secret)) = (field("key"), field("secret")) else {
+        return Err(ApiError::bad_request(vec![rules::invalid_input(
+            "The body must be {\"key\": \"…\", \"secret\": \"…\"}.",
+        )]));
+    };
+    if key != s.config.oauth_key || secret != s.config.oauth_secret {
+        return Err(auth::unauthorized("Failed to generate OAuth token"));
+    }
+    let ttl = s.config.token_ttl_secs;
+    let token = s.tokens.issue(std::time::Duration::from_secs(ttl));
+    Ok(Json(json!({
+        "data": { "accessToken": token, "ttlSeconds": ttl },
+        "errors": null,
+        "warnings": null,
+    }))
+    .into_response())
+}
+
+/// `POST /v3/targetGroups`: record, auth, faults, validate, commit, then answer (or drop).
+async fn create(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> ApiResult {
+    let parsed = serde_json::from_slice::<Value>(&body);
+    lock(&s.received).push(match &parsed {
+        Ok(v) => v.clone(),
+        Err(_) => Value::String(String::from_utf8_lossy(&body).into_owned()),
+    });
+    s.admit(&headers)?;
+    s.faults.unavailable()?;
+    require_json(&headers)?;
+    let body = parse_json(&body)?;
+    rules::check(&body).map_err(ApiError::bad_request)?;
+    let inserted = lock(&s.store).insert(&body);
+    let Ok((group, generation)) = inserted else {
+        return Err(ApiError::bad_request(vec![Violation {
+            code: rules::NAME_EXISTS,
+            message: rules::NAME_EXISTS_MESSAGE.into(),
+        }]));
+    };
+    s.persisted(generation).await;
+    if s.faults.drop_response() {
+        let mut response = StatusCode::OK.into_response();
+        response.extensions_mut().insert(DropConnection);
+        return Ok(response);
+    }
+    Ok(ok(group))
+}
+
+/// `POST /v3/targetGroups/isValidName {"type", "value"}` → `data: true` when the name is free
+/// (ignoring case). `targetGroupName` and `streakName` look at group names, `targetName` at
+/// target names, `streakLevelName` at streak level names, `periodName` at period `refCode`s.
+async fn is_valid_name(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> ApiResult {
+    s.admit(&headers)?;
+    require_json(&headers)?;
+    let request = parse_json(&body)?;
+    let kind = request.get("type").and_then(Value::as_str).unwrap_or_default();
+    let Some(value) = request.get("value").and_then(Value::as_str) else {
+        return Err(ApiError::bad_request(vec![rules::invalid_input(
+            "The body must be {\"type\": \"…\", \"value\": \"<name>\"}.",
+        )]));
+    };
+    let store = lock(&s.store);
+    let taken = match kind {
+        "targetGroupName" | "streakName" => store.group_name_taken(value),
+        "targetName" => store.nested_name_taken("targets", "name", value),
+        "streakLevelName" => store.nested_name_taken("streaks", "name", value),
+        "periodName" => store.nested_name_taken("periods", "refCode", value),
+        _ => {
+            return Err(ApiError::bad_request(vec![Violation {
+                code: rules::INVALID_KEY,
+                message: "Invalid key is passed (type must be targetGroupName, streakName, targetName, streakLevelName or periodName)".into(),
+            }]))
+        }
+    };
+    Ok(ok(Value::Bool(!taken)))
+}
+
+async fn list(State(s): State<Arc<Shared>>, headers: HeaderMap) -> ApiResult {
+    s.admit(&headers)?;
+    let groups = lock(&s.store).all();
+    Ok(ok(Value::Array(groups)))
+}
+
+fn group_not_found(id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        rules::NOT_FOUND,
+        &format!("Target group not found or deactivated (id {id})"),
+    )
+}
+
+async fn get_one(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult {
+    s.admit(&headers)?;
+    let group = id.parse::<u64>().ok().and_then(|n| lock(&s.store).get(n).cloned());
+    group.map(ok).ok_or_else(|| group_not_found(&id))
+}
+
+async fn delete(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult {
+    s.admit(&headers)?;
+    let removed = id.parse::<u64>().ok().and_then(|n| lock(&s.store).remove(n));
+    let Some(generation) = removed else {
+        return Err(group_not_found(&id));
+    };
+    s.persisted(generation).await;
+    Ok(ok(Value::Bool(true)))
+}
+
+/// `GET /v3/milestones?name=&type=&limit=&offset=`. `name` matches the whole name ignoring case
+/// (the docs leave exact vs substring open; exact is what a lookup by name needs). `type`
+/// compares with `trackingType` ignoring case, where `STREAKS` (or `STREAK`) matches every streak
+/// tracking type. `limit` defaults to 10, `offset` to 0; results are in id order. Other
+/// parameters are accepted and ignored.
+async fn milestones(State(s): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query): RawQuery) -> ApiResult {
+    s.admit(&headers)?;
+    let (mut name, mut kind, mut limit, mut offset) = (None, None, 10u64, 0u64);
+    for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        let number = |min: u64| {
+            v.trim().parse::<u64>().ok().filter(|n| *n >= min).ok_or_else(|| {
+                ApiError::bad_request(vec![rules::invalid_input(format!(
+                    "{k} must be a whole number of at least {min}, got {v:?}."
+                ))])
+            })
+        };
+        match k.as_ref() {
+            "name" if !v.is_empty() => name = Some(crate::sandbox::store::name_key(&v)),
+            "type" if !v.is_empty() => kind = Some(v.to_ascii_uppercase()),
+            "limit" => limit = number(1)?,
+            "offset" => offset = number(0)?,
+            _ => {}
+        }
+    }
+    let store = lock(&s.store);
+    let matches: Vec<&Value> = store
+        .iter()
+        .filter(|g| {
+            let group_name = g.get("name").and_then(Value::as_str).unwrap_or_default();
+            name.as_ref().is_none_or(|n| crate::sandbox::store::name_key(group_name) == *n)
+        })
+        .filter(|g| {
+            let tracking = g
+                .get("trackingType")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            match kind.as_deref() {
+                None => true,
+                Some("STREAKS" | "STREAK") => STREAK_TRACKING_TYPES.contains(&tracking.as_str()),
+                Some(k) => tracking == k,
+            }
+        })
+        .collect();
+    let total = matches.len();
+    let page: Vec<Value> = matches
+        .into_iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .cloned()
+        .collect();
+    Ok(Json(json!({
+        "pagination": { "limit": limit, "offset": offset, "total": total },
+        "data": page,
+        "errors": null,
+        "warnings": null,
+    }))
+    .into_response())
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        404,
+        &format!("No such endpoint: {method} {}", uri.path()),
+    )
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        405,
+        &format!("Method {method} is not supported on {}", uri.path()),
+    )
+}
