@@ -394,23 +394,60 @@ impl Client {
         Ok(PostResult::Failed { status: Some(code), errors })
     }
 
-    /// The id of the target group called `name`, through `GET /v3/milestones`.
-    pub async fn find_id(&self, name: &str) -> Option<i64> {
-        let mut offset = 0;
-        loop {
+    /// One request whose JSON answer is wanted, retried like a POST (429, 5xx, timeouts).
+    async fn request_json(&self, build: impl Fn() -> reqwest::RequestBuilder) -> Result<Value, AttemptError> {
+        let once = || async {
             self.wait_turn().await;
-            let (h, v) = self.auth_header().await.ok()?;
+            let (h, v) = self.auth_header().await?;
             self.requests.fetch_add(1, Ordering::Relaxed);
+            let resp = build().header(h, v).send().await.map_err(|e| transport_error(&e))?;
+            let status = resp.status();
+            let code = status.as_u16();
+            let wait = retry_after(resp.headers());
+            if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+                self.stopped.store(true, Ordering::Relaxed);
+                return Err(AttemptError::Stop(Stop::AuthRefused { status: code, message: "authentication failed".into() }));
+            }
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                let wait = wait.unwrap_or(Duration::from_secs(1));
+                self.pause_all(wait);
+                self.slow_down();
+                return Err(AttemptError::Retry { detail: "HTTP 429".into(), status: Some(code), retry_after: Some(wait), ambiguous: false, connect: false });
+            }
+            if status.is_server_error() {
+                return Err(AttemptError::Retry { detail: format!("HTTP {code}"), status: Some(code), retry_after: wait, ambiguous: false, connect: false });
+            }
+            resp.json::<Value>().await.map_err(|e| AttemptError::Retry {
+                detail: format!("unreadable answer: {e}"),
+                status: Some(code),
+                retry_after: None,
+                ambiguous: false,
+                connect: false,
+            })
+        };
+        once.retry(self.backoff())
+            .when(|e| matches!(e, AttemptError::Retry { .. }))
+            .adjust(|e, step| match e {
+                AttemptError::Retry { retry_after: Some(wait), .. } => Some(*wait),
+                _ => step.map(full_jitter),
+            })
+            .await
+    }
+
+    /// The id of the target group called `name` (ignoring case), through `GET /v3/milestones`.
+    pub async fn find_id(&self, name: &str) -> Option<i64> {
+        let mut offset = 0u64;
+        loop {
             let mut u = url(&self.config.base_url, "v3/milestones");
             u.query_pairs_mut()
                 .append_pair("name", name)
                 .append_pair("type", "STREAKS")
                 .append_pair("limit", "50")
                 .append_pair("offset", &offset.to_string());
-            let body: Value = self.http.get(u).header(h, v).send().await.ok()?.json().await.ok()?;
-            let data = body.get("data")?.as_array()?.clone();
+            let body = self.request_json(|| self.http.get(u.clone())).await.ok()?;
+            let data = body.get("data")?.as_array()?;
             if let Some(found) = data.iter().find(|g| {
-                g.get("name").and_then(Value::as_str).is_some_and(|n| n.eq_ignore_ascii_case(name))
+                g.get("name").and_then(Value::as_str).is_some_and(|n| n.to_lowercase() == name.to_lowercase())
             }) {
                 return found.get("id").and_then(Value::as_i64);
             }
@@ -424,21 +461,10 @@ impl Client {
 
     /// Whether the API considers `name` free (`isValidName`); `None` when it cannot tell.
     pub async fn name_is_free(&self, name: &str) -> Option<bool> {
-        self.wait_turn().await;
-        let (h, v) = self.auth_header().await.ok()?;
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        let body: Value = self
-            .http
-            .post(url(&self.config.base_url, "v3/targetGroups/isValidName"))
-            .header(h, v)
-            .json(&serde_json::json!({"type": "targetGroupName", "value": name}))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        body.get("data").and_then(Value::as_bool)
+        let u = url(&self.config.base_url, "v3/targetGroups/isValidName");
+        let body = serde_json::json!({"type": "targetGroupName", "value": name});
+        let answer = self.request_json(|| self.http.post(u.clone()).json(&body)).await.ok()?;
+        answer.get("data").and_then(Value::as_bool)
     }
 }
 

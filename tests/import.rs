@@ -1,0 +1,315 @@
+//! `import` against the sandbox on a free loopback port: faults, a kill mid-run, bad credentials,
+//! OAuth renewal, secrets, and the bodies received versus the dry run (SPEC §6–7).
+//!
+//! The sandbox runs in the test process; the importer runs as the real binary.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use streak_import::sandbox::{Sandbox, SandboxConfig};
+
+const NOW: &str = "2026-07-01T09:00:00";
+const PASSWORD: &str = "Tr0ub4dor&3-sandbox";
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_streak-import"));
+    c.env("STREAK_IMPORT_NOW", NOW)
+        .env_remove("CAPILLARY_BASE_URL")
+        .env_remove("CAPILLARY_USERNAME")
+        .env_remove("CAPILLARY_PASSWORD")
+        .env_remove("CAPILLARY_OAUTH_KEY")
+        .env_remove("CAPILLARY_OAUTH_SECRET");
+    c
+}
+
+fn show(cmd: &Command, out: &Output) -> String {
+    format!(
+        "command: {cmd:?}\nstatus: {}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// `n` valid weekly streaks named `Streak NNNN`.
+fn write_rows(dir: &Path, n: usize) -> PathBuf {
+    let mut csv = String::from("name,frequency_type,total_periods,start_date,target_entity,target_type,default_value,streak_levels\n");
+    for i in 0..n {
+        csv.push_str(&format!("Streak {i:04},WEEKLY,4,2026-08-03,TRANSACTION,SALES,{},2;3\n", 100 + i));
+    }
+    let path = dir.join("rows.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+async fn sandbox(config: SandboxConfig) -> Sandbox {
+    let config = SandboxConfig { username: "till".into(), password: PASSWORD.into(), ..config };
+    Sandbox::start(config, "127.0.0.1:0".parse::<SocketAddr>().unwrap()).await.unwrap()
+}
+
+fn import(base: &str, input: &Path, dir: &Path, extra: &[&str]) -> Command {
+    let mut c = bin();
+    c.current_dir(dir)
+        .arg("import")
+        .arg(input)
+        .args(["--base-url", base, "--state-dir"])
+        .arg(dir.join("state"))
+        .args(["--report", "out.json", "--report", "out.csv", "--report", "out.xlsx", "--quiet"])
+        .args(extra)
+        .env("CAPILLARY_USERNAME", "till")
+        .env("CAPILLARY_PASSWORD", PASSWORD);
+    c
+}
+
+async fn run(mut cmd: Command) -> (Command, Output) {
+    tokio::task::spawn_blocking(move || {
+        let out = cmd.output().unwrap();
+        (cmd, out)
+    })
+    .await
+    .unwrap()
+}
+
+fn report_rows(dir: &Path) -> Vec<Value> {
+    let report: Value = serde_json::from_slice(&std::fs::read(dir.join("out.json")).unwrap()).unwrap();
+    report["rows"].as_array().unwrap().clone()
+}
+
+fn names_on(sandbox: &Sandbox) -> HashMap<String, Vec<i64>> {
+    let mut by_name: HashMap<String, Vec<i64>> = HashMap::new();
+    for g in sandbox.groups() {
+        by_name.entry(g["name"].as_str().unwrap().to_lowercase()).or_default().push(g["id"].as_i64().unwrap());
+    }
+    by_name
+}
+
+/// Every row of the report is `created` with the id the sandbox holds for its name, and the
+/// sandbox holds each name exactly once.
+fn assert_exactly_once(dir: &Path, sandbox: &Sandbox, n: usize) {
+    let on_server = names_on(sandbox);
+    assert_eq!(on_server.len(), n, "the sandbox should hold {n} distinct names");
+    for (name, ids) in &on_server {
+        assert_eq!(ids.len(), 1, "{name} exists {} times", ids.len());
+    }
+    let rows = report_rows(dir);
+    assert_eq!(rows.len(), n);
+    for r in rows {
+        let name = r["name"].as_str().unwrap().to_lowercase();
+        assert_eq!(r["status"], "created", "{r}");
+        assert_eq!(r["target_group_id"].as_i64(), Some(on_server[&name][0]), "{r}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_still_give_every_row_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_rows(dir.path(), 1000);
+    let sb = sandbox(SandboxConfig {
+        error_rate: 0.10,
+        drop_rate: 0.03,
+        rate_limit_per_sec: Some(400),
+        seed: Some(7),
+        ..Default::default()
+    })
+    .await;
+    let cmd = import(&sb.base_url(), &input, dir.path(), &["--concurrency", "16", "--max-attempts", "10", "--timeout", "5"]);
+    let (cmd, out) = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&cmd, &out));
+    assert_exactly_once(dir.path(), &sb, 1000);
+    // The faults really happened: some rows needed more than one attempt.
+    let retried = report_rows(dir.path()).iter().filter(|r| r["attempts"].as_u64().unwrap_or(0) > 1).count();
+    assert!(retried > 50, "only {retried} rows were retried");
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_run_then_rerun_creates_each_row_once_and_resends_nothing_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_rows(dir.path(), 300);
+    let sb = sandbox(SandboxConfig { latency_ms: 20, ..Default::default() }).await;
+    let mut cmd = import(&sb.base_url(), &input, dir.path(), &["--concurrency", "4"]);
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let started = Instant::now();
+    while sb.groups().len() < 60 && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to clean up.
+    child.wait().unwrap();
+    let created_before: Vec<String> = sb.groups().iter().map(|g| g["name"].as_str().unwrap().to_string()).collect();
+    assert!(created_before.len() >= 60 && created_before.len() < 300, "{} created before the kill", created_before.len());
+    let posts_before = sb.received().len();
+
+    let (cmd, out) = run(import(&sb.base_url(), &input, dir.path(), &["--concurrency", "4"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&cmd, &out));
+    assert_exactly_once(dir.path(), &sb, 300);
+    // Nothing created by the first run was posted again by the second.
+    let resent: Vec<String> = sb.received()[posts_before..]
+        .iter()
+        .filter_map(|b| b["name"].as_str())
+        .filter(|n| created_before.iter().any(|c| c == n))
+        .map(str::to_string)
+        .collect();
+    assert!(resent.is_empty(), "re-sent after the kill: {resent:?}");
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_stops_with_exit_3_after_at_most_concurrency_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_rows(dir.path(), 200);
+    let sb = sandbox(SandboxConfig::default()).await;
+    let mut cmd = import(&sb.base_url(), &input, dir.path(), &["--concurrency", "4"]);
+    cmd.env("CAPILLARY_PASSWORD", "not-the-password");
+    let (cmd, out) = run(cmd).await;
+    assert_eq!(out.status.code(), Some(3), "{}", show(&cmd, &out));
+    assert!(sb.request_count() <= 4, "{} requests were sent", sb.request_count());
+    assert!(sb.groups().is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refused the credentials"), "{stderr}");
+    assert!(!stderr.contains("not-the-password"));
+    // The rows that were never tried are reported as not sent.
+    let not_sent = report_rows(dir.path()).iter().filter(|r| r["status"] == "not_sent").count();
+    assert!(not_sent >= 196, "{not_sent} rows not sent");
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth_tokens_are_renewed_before_they_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_rows(dir.path(), 60);
+    let sb = sandbox(SandboxConfig { token_ttl_secs: 1, latency_ms: 40, ..Default::default() }).await;
+    let mut cmd = import(&sb.base_url(), &input, dir.path(), &["--concurrency", "1"]);
+    cmd.env_remove("CAPILLARY_USERNAME")
+        .env_remove("CAPILLARY_PASSWORD")
+        .env("CAPILLARY_OAUTH_KEY", "sandbox-key")
+        .env("CAPILLARY_OAUTH_SECRET", "sandbox-secret");
+    let started = Instant::now();
+    let (cmd, out) = run(cmd).await;
+    // 60 requests of at least 40 ms one at a time outlive several one-second tokens.
+    assert!(started.elapsed() > Duration::from_secs(2));
+    assert_eq!(out.status.code(), Some(0), "{}", show(&cmd, &out));
+    assert_exactly_once(dir.path(), &sb, 60);
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_output_file_contains_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_rows(dir.path(), 20);
+    let sb = sandbox(SandboxConfig { error_rate: 0.2, seed: Some(3), ..Default::default() }).await;
+    let (cmd, out) = run(import(&sb.base_url(), &input, dir.path(), &[])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&cmd, &out));
+    let basic = streak_import::api::basic_header("till", PASSWORD);
+    let token = basic.trim_start_matches("Basic ");
+    let digest = {
+        use md5::{Digest, Md5};
+        Md5::digest(PASSWORD.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let mut files = vec![];
+    for entry in walk(dir.path()) {
+        files.push(entry);
+    }
+    assert!(files.iter().any(|f| f.ends_with("out.xlsx")) && files.iter().any(|f| f.to_string_lossy().contains("journal")));
+    let mut texts: Vec<(String, Vec<u8>)> = files.iter().map(|f| (f.display().to_string(), std::fs::read(f).unwrap())).collect();
+    texts.push(("stdout".into(), out.stdout.clone()));
+    texts.push(("stderr".into(), out.stderr.clone()));
+    for (name, bytes) in texts {
+        let text = String::from_utf8_lossy(&bytes);
+        for secret in [PASSWORD, token, &digest] {
+            assert!(!text.contains(secret), "{name} contains a secret");
+        }
+    }
+    // The help text never shows an environment value either.
+    let help = bin().args(["import", "--help"]).env("CAPILLARY_PASSWORD", PASSWORD).output().unwrap();
+    assert!(!String::from_utf8_lossy(&help.stdout).contains(PASSWORD));
+    sb.shutdown().await;
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else if !p.ends_with("rows.csv") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_receives_exactly_the_dry_run_bodies() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/campaign.xlsx");
+    let mut dry = bin();
+    dry.current_dir(dir.path()).arg("import").arg(&sample).args(["--dry-run", "--report", "dry.json", "--quiet"]);
+    let out = dry.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&dry, &out));
+    let dry_bodies: Vec<Value> = std::fs::read_to_string(dir.path().join("dry.payloads.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["body"].clone())
+        .collect();
+    assert!(dry_bodies.len() >= 20);
+
+    let sb = sandbox(SandboxConfig::default()).await;
+    let (cmd, out) = run(import(&sb.base_url(), &sample, dir.path(), &[])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&cmd, &out));
+    let mut received = sb.received();
+    let mut expected = dry_bodies.clone();
+    let key = |v: &Value| v["name"].as_str().unwrap_or_default().to_string();
+    received.sort_by_key(key);
+    expected.sort_by_key(key);
+    assert_eq!(received, expected);
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_posts_nothing_when_a_row_is_invalid_and_names_taken_are_existing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("mixed.csv");
+    std::fs::write(
+        &input,
+        "name,frequency_type,total_periods,start_date,target_entity,target_type,default_value\n\
+         Taken,WEEKLY,2,2026-08-03,TRANSACTION,SALES,100\n\
+         Fresh,WEEKLY,2,2026-08-03,TRANSACTION,SALES,100\n\
+         Broken,Weekley,2,2026-08-03,TRANSACTION,SALES,100\n",
+    )
+    .unwrap();
+    let sb = sandbox(SandboxConfig::default()).await;
+    let (cmd, out) = run(import(&sb.base_url(), &input, dir.path(), &["--strict"])).await;
+    assert_eq!(out.status.code(), Some(1), "{}", show(&cmd, &out));
+    assert_eq!(sb.request_count(), 0);
+    let statuses: Vec<String> = report_rows(dir.path()).iter().map(|r| r["status"].as_str().unwrap().to_string()).collect();
+    assert_eq!(statuses, ["not_sent", "not_sent", "invalid"]);
+
+    // Someone created "taken" (other case) on the server before the import.
+    let client = reqwest::Client::new();
+    let body = serde_json::json!({
+        "name": "TAKEN", "active": true, "trackingType": "STREAKS", "targetEvaluationType": "FIXED_CALENDAR_WINDOW",
+        "frequencyType": "WEEKLY", "frequency": 1, "recurringCycles": 1, "totalPeriods": 1, "userCreated": false,
+        "periods": [{"refCode": "Cycle_1", "startDate": "2026-08-03T00:00:00.000", "endDate": "2026-08-09T23:59:59.999", "periodStatus": "NOT_STARTED", "active": true, "description": ""}],
+        "targets": [{"name": "TAKEN", "active": true, "description": "", "targetEntity": "TRANSACTION", "targetType": "SALES", "enrolmentMethod": "TRANSACTION", "expression": "true", "expressionJson": "{}", "filters": [], "targetMilestoneTriggers": [], "defaultValues": [{"defaultValue": 1}]}]
+    });
+    let resp = client
+        .post(format!("{}/v3/targetGroups", sb.base_url()))
+        .header("Authorization", streak_import::api::basic_header("till", PASSWORD))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{:?}", resp.text().await);
+    let (cmd, out) = run(import(&sb.base_url(), &input, dir.path(), &[])).await;
+    assert_eq!(out.status.code(), Some(1), "{}", show(&cmd, &out));
+    let rows = report_rows(dir.path());
+    let got: Vec<(&str, &str)> = rows.iter().map(|r| (r["name"].as_str().unwrap(), r["status"].as_str().unwrap())).collect();
+    assert_eq!(got, [("Taken", "existing"), ("Fresh", "created"), ("Broken", "invalid")]);
+    assert_eq!(rows[0]["api_errors"][0]["code"], 310069);
+    sb.shutdown().await;
+}
