@@ -15,16 +15,36 @@ pub struct SandboxArgs {
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
     /// Basic-auth user the sandbox accepts.
-    #[arg(long, env = "SANDBOX_USERNAME", default_value = "sandbox", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SANDBOX_USERNAME",
+        default_value = "sandbox",
+        hide_env_values = true
+    )]
     pub username: String,
     /// Basic-auth password the sandbox accepts (clients send its MD5).
-    #[arg(long, env = "SANDBOX_PASSWORD", default_value = "sandbox", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SANDBOX_PASSWORD",
+        default_value = "sandbox",
+        hide_env_values = true
+    )]
     pub password: String,
     /// OAuth client key accepted by POST /v3/oauth/token/generate.
-    #[arg(long, env = "SANDBOX_OAUTH_KEY", default_value = "sandbox-key", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SANDBOX_OAUTH_KEY",
+        default_value = "sandbox-key",
+        hide_env_values = true
+    )]
     pub oauth_key: String,
     /// OAuth client secret accepted by POST /v3/oauth/token/generate.
-    #[arg(long, env = "SANDBOX_OAUTH_SECRET", default_value = "sandbox-secret", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SANDBOX_OAUTH_SECRET",
+        default_value = "sandbox-secret",
+        hide_env_values = true
+    )]
     pub oauth_secret: String,
     /// Lifetime of issued OAuth tokens, in seconds.
     #[arg(long = "token-ttl", value_name = "SECS", default_value_t = 300)]
@@ -75,7 +95,10 @@ impl SandboxArgs {
 
     /// The sandbox configuration, with the fault options checked.
     pub fn config(&self) -> Result<SandboxConfig, InputError> {
-        for (flag, rate) in [("--error-rate", self.error_rate), ("--drop-rate", self.drop_rate)] {
+        for (flag, rate) in [
+            ("--error-rate", self.error_rate),
+            ("--drop-rate", self.drop_rate),
+        ] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(InputError::Usage(format!(
                     "{flag} {rate}: give a share between 0 and 1, e.g. 0.1 for one request in ten."
@@ -179,13 +202,18 @@ mod tests {
     fn parse(argv: &[&str]) -> SandboxArgs {
         let mut all = vec!["sandbox"];
         all.extend_from_slice(argv);
-        Cli::try_parse_from(all).map(|c| c.args).unwrap_or_else(|e| panic!("{e}"))
+        Cli::try_parse_from(all)
+            .map(|c| c.args)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
     fn defaults_are_loopback_8787() {
         let args = parse(&[]);
-        assert_eq!(args.listen_addr().ok(), Some("127.0.0.1:8787".parse().unwrap()));
+        assert_eq!(
+            args.listen_addr().ok(),
+            Some("127.0.0.1:8787".parse().unwrap())
+        );
         let config = args.config().unwrap();
         assert_eq!(config.token_ttl_secs, 300);
         assert_eq!(config.error_rate, 0.0);
@@ -194,10 +222,16 @@ mod tests {
     #[test]
     fn hosts_other_than_loopback_are_refused() {
         for ok in ["127.0.0.1", "::1", "[::1]", "localhost", "127.0.0.2"] {
-            assert!(parse(&["--host", ok, "--port", "0"]).listen_addr().is_ok(), "{ok}");
+            assert!(
+                parse(&["--host", ok, "--port", "0"]).listen_addr().is_ok(),
+                "{ok}"
+            );
         }
         for bad in ["0.0.0.0", "192.168.1.10", "example.com", "::"] {
-            let err = parse(&["--host", bad]).listen_addr().unwrap_err().to_string();
+            let err = parse(&["--host", bad])
+                .listen_addr()
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("--host"), "{err}");
         }
     }
@@ -213,7 +247,16 @@ mod tests {
             let err = parse(&argv).config().unwrap_err().to_string();
             assert!(err.contains(flag), "{err}");
         }
-        assert!(parse(&["--error-rate", "1", "--drop-rate", "0.25", "--rate-limit", "5"]).config().is_ok());
+        assert!(parse(&[
+            "--error-rate",
+            "1",
+            "--drop-rate",
+            "0.25",
+            "--rate-limit",
+            "5"
+        ])
+        .config()
+        .is_ok());
     }
 
     #[test]

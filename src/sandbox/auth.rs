@@ -30,7 +30,10 @@ pub(crate) fn md5_hex(password: &str) -> String {
 #[cfg(test)]
 pub(crate) fn basic_header(username: &str, password: &str) -> String {
     let raw = format!("{username}:{}", md5_hex(password));
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
 }
 
 /// Issued OAuth tokens and when each expires.
@@ -46,7 +49,9 @@ impl Tokens {
         let now = Instant::now();
         let mut issued = lock(&self.issued);
         // Forget tokens long expired, so a long rehearsal does not grow without bound.
-        issued.retain(|_, expires| now.saturating_duration_since(*expires) < Duration::from_secs(3600));
+        issued.retain(|_, expires| {
+            now.saturating_duration_since(*expires) < Duration::from_secs(3600)
+        });
         issued.insert(token.clone(), now + ttl);
         token
     }
@@ -69,7 +74,11 @@ pub(crate) fn unauthorized(message: &str) -> ApiError {
 }
 
 /// Checks the request's credentials.
-pub(crate) fn check(config: &SandboxConfig, tokens: &Tokens, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn check(
+    config: &SandboxConfig,
+    tokens: &Tokens,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
     if let Some(token) = headers.get(TOKEN_HEADER) {
         let token = token.to_str().unwrap_or_default().trim();
         return tokens.check(token);
@@ -80,24 +89,25 @@ pub(crate) fn check(config: &SandboxConfig, tokens: &Tokens, headers: &HeaderMap
         ));
     };
     let value = value.to_str().unwrap_or_default().trim();
-    let encoded = match value.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("basic") => rest.trim(),
-        _ => {
-            return Err(unauthorized(
+    let encoded =
+        match value.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("basic") => rest.trim(),
+            _ => return Err(unauthorized(
                 "Unsupported Authorization scheme: use Basic base64(username:md5_hex(password))",
-            ))
-        }
-    };
+            )),
+        };
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok());
     let Some(decoded) = decoded else {
-        return Err(unauthorized("Malformed Basic credentials: not base64 of username:md5_hex(password)"));
+        return Err(unauthorized(
+            "Malformed Basic credentials: not base64 of username:md5_hex(password)",
+        ));
     };
-    let ok = decoded
-        .split_once(':')
-        .is_some_and(|(user, digest)| user == config.username && digest == md5_hex(&config.password));
+    let ok = decoded.split_once(':').is_some_and(|(user, digest)| {
+        user == config.username && digest == md5_hex(&config.password)
+    });
     if ok {
         Ok(())
     } else {

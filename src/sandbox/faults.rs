@@ -76,7 +76,9 @@ impl Faults {
 
     /// 429 with `Retry-After: 1` above `limit` requests in the current second.
     pub(crate) fn rate_limit(&self) -> Result<(), ApiError> {
-        let Some(limit) = self.limit else { return Ok(()) };
+        let Some(limit) = self.limit else {
+            return Ok(());
+        };
         let now = Instant::now();
         let mut window = lock(&self.window);
         if now.duration_since(window.opened) >= Duration::from_secs(1) {

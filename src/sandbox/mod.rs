@@ -98,9 +98,14 @@ impl SandboxConfig {
     /// The checks `start` makes; the CLI makes the same ones with friendlier wording.
     fn check(&self) -> io::Result<()> {
         let invalid = |msg: String| Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
-        for (name, rate) in [("error_rate", self.error_rate), ("drop_rate", self.drop_rate)] {
+        for (name, rate) in [
+            ("error_rate", self.error_rate),
+            ("drop_rate", self.drop_rate),
+        ] {
             if !(0.0..=1.0).contains(&rate) {
-                return invalid(format!("sandbox {name} must be between 0 and 1, got {rate}"));
+                return invalid(format!(
+                    "sandbox {name} must be between 0 and 1, got {rate}"
+                ));
             }
         }
         if self.rate_limit_per_sec == Some(0) {

@@ -98,7 +98,9 @@ impl Shared {
 
 /// A body is JSON when it says nothing about its type, or says JSON.
 fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(ct) = headers.get(header::CONTENT_TYPE) else { return Ok(()) };
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
     let ct = ct.to_str().unwrap_or_default().to_ascii_lowercase();
     if ct.starts_with("application/json") || ct.contains("+json") {
         Ok(())
@@ -119,7 +121,11 @@ fn parse_json(body: &Bytes) -> Result<Value, ApiError> {
     })
 }
 
-async fn token_generate(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> ApiResult {
+async fn token_generate(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
     require_json(&headers)?;
     let request = parse_json(&body)?;
     let field = |k: &str| request.get(k).and_then(Value::as_str);
@@ -176,7 +182,10 @@ async fn is_valid_name(State(s): State<Arc<Shared>>, headers: HeaderMap, body: B
     s.admit(&headers)?;
     require_json(&headers)?;
     let request = parse_json(&body)?;
-    let kind = request.get("type").and_then(Value::as_str).unwrap_or_default();
+    let kind = request
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let Some(value) = request.get("value").and_then(Value::as_str) else {
         return Err(ApiError::bad_request(vec![rules::invalid_input(
             "The body must be {\"type\": \"…\", \"value\": \"<name>\"}.",
@@ -212,15 +221,29 @@ fn group_not_found(id: &str) -> ApiError {
     )
 }
 
-async fn get_one(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult {
+async fn get_one(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult {
     s.admit(&headers)?;
-    let group = id.parse::<u64>().ok().and_then(|n| lock(&s.store).get(n).cloned());
+    let group = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| lock(&s.store).get(n).cloned());
     group.map(ok).ok_or_else(|| group_not_found(&id))
 }
 
-async fn delete(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult {
+async fn delete(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult {
     s.admit(&headers)?;
-    let removed = id.parse::<u64>().ok().and_then(|n| lock(&s.store).remove(n));
+    let removed = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| lock(&s.store).remove(n));
     let Some(generation) = removed else {
         return Err(group_not_found(&id));
     };
@@ -233,16 +256,24 @@ async fn delete(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path
 /// compares with `trackingType` ignoring case, where `STREAKS` (or `STREAK`) matches every streak
 /// tracking type. `limit` defaults to 10, `offset` to 0; results are in id order. Other
 /// parameters are accepted and ignored.
-async fn milestones(State(s): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query): RawQuery) -> ApiResult {
+async fn milestones(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> ApiResult {
     s.admit(&headers)?;
     let (mut name, mut kind, mut limit, mut offset) = (None, None, 10u64, 0u64);
     for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         let number = |min: u64| {
-            v.trim().parse::<u64>().ok().filter(|n| *n >= min).ok_or_else(|| {
-                ApiError::bad_request(vec![rules::invalid_input(format!(
-                    "{k} must be a whole number of at least {min}, got {v:?}."
-                ))])
-            })
+            v.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n >= min)
+                .ok_or_else(|| {
+                    ApiError::bad_request(vec![rules::invalid_input(format!(
+                        "{k} must be a whole number of at least {min}, got {v:?}."
+                    ))])
+                })
         };
         match k.as_ref() {
             "name" if !v.is_empty() => name = Some(crate::sandbox::store::name_key(&v)),
@@ -257,7 +288,8 @@ async fn milestones(State(s): State<Arc<Shared>>, headers: HeaderMap, RawQuery(q
         .iter()
         .filter(|g| {
             let group_name = g.get("name").and_then(Value::as_str).unwrap_or_default();
-            name.as_ref().is_none_or(|n| crate::sandbox::store::name_key(group_name) == *n)
+            name.as_ref()
+                .is_none_or(|n| crate::sandbox::store::name_key(group_name) == *n)
         })
         .filter(|g| {
             let tracking = g

@@ -66,7 +66,9 @@ pub(crate) fn invalid_input(detail: impl Display) -> Violation {
 /// Checks a parsed body; `Err` holds what the API answers in `errors[]`.
 pub(crate) fn check(body: &Value) -> Result<(), Vec<Violation>> {
     let Some(group) = body.as_object() else {
-        return Err(vec![invalid_input("The request body must be a JSON object.")]);
+        return Err(vec![invalid_input(
+            "The request body must be a JSON object.",
+        )]);
     };
     let mut shape = Shape::default();
     shape.group(group);
@@ -107,7 +109,12 @@ impl Shape {
     }
 
     /// A present, non-null value, or a "required" problem.
-    fn required<'a>(&mut self, obj: &'a Map<String, Value>, key: &str, path: &str) -> Option<&'a Value> {
+    fn required<'a>(
+        &mut self,
+        obj: &'a Map<String, Value>,
+        key: &str,
+        path: &str,
+    ) -> Option<&'a Value> {
         match obj.get(key) {
             None | Some(Value::Null) => {
                 self.fail(&join(path, key), "is required");
@@ -131,31 +138,51 @@ impl Shape {
                 None
             }
             None => {
-                self.fail(&join(path, key), format!("must be a string, got {}", show(v)));
+                self.fail(
+                    &join(path, key),
+                    format!("must be a string, got {}", show(v)),
+                );
                 None
             }
         }
     }
 
-    fn optional_text(&mut self, obj: &Map<String, Value>, key: &str, path: &str, max: Option<usize>) {
-        let Some(v) = Self::optional(obj, key) else { return };
+    fn optional_text(
+        &mut self,
+        obj: &Map<String, Value>,
+        key: &str,
+        path: &str,
+        max: Option<usize>,
+    ) {
+        let Some(v) = Self::optional(obj, key) else {
+            return;
+        };
         match v.as_str() {
             Some(s) => {
                 if let Some(max) = max {
                     let n = s.chars().count();
                     if n > max {
-                        self.fail(&join(path, key), format!("has {n} characters; at most {max} are allowed"));
+                        self.fail(
+                            &join(path, key),
+                            format!("has {n} characters; at most {max} are allowed"),
+                        );
                     }
                 }
             }
-            None => self.fail(&join(path, key), format!("must be a string, got {}", show(v))),
+            None => self.fail(
+                &join(path, key),
+                format!("must be a string, got {}", show(v)),
+            ),
         }
     }
 
     fn optional_bool(&mut self, obj: &Map<String, Value>, key: &str, path: &str) -> Option<bool> {
         let v = Self::optional(obj, key)?;
         if v.as_bool().is_none() {
-            self.fail(&join(path, key), format!("must be true or false, got {}", show(v)));
+            self.fail(
+                &join(path, key),
+                format!("must be true or false, got {}", show(v)),
+            );
         }
         v.as_bool()
     }
@@ -174,7 +201,14 @@ impl Shape {
         }
     }
 
-    fn required_whole(&mut self, obj: &Map<String, Value>, key: &str, path: &str, min: i64, max: i64) -> Option<i64> {
+    fn required_whole(
+        &mut self,
+        obj: &Map<String, Value>,
+        key: &str,
+        path: &str,
+        min: i64,
+        max: i64,
+    ) -> Option<i64> {
         let v = self.required(obj, key, path)?;
         self.whole(v, &join(path, key), min, max)
     }
@@ -185,7 +219,10 @@ impl Shape {
         match v.as_str() {
             Some(s) if all.contains(&s) => Some(s),
             _ => {
-                self.fail(path, format!("must be one of {}, got {}", all.join(", "), show(v)));
+                self.fail(
+                    path,
+                    format!("must be one of {}, got {}", all.join(", "), show(v)),
+                );
                 None
             }
         }
@@ -197,7 +234,10 @@ impl Shape {
         self.optional_bool(g, "active", "");
         if let Some(v) = Self::optional(g, "preferredTillId") {
             if v.as_i64().is_none() {
-                self.fail("preferredTillId", format!("must be a whole number, got {}", show(v)));
+                self.fail(
+                    "preferredTillId",
+                    format!("must be a whole number, got {}", show(v)),
+                );
             }
         }
         let tracking = self
@@ -225,14 +265,23 @@ impl Shape {
         if let Some(v) = Self::optional(g, "timeZoneName") {
             match v.as_str() {
                 Some(tz) if tz.parse::<chrono_tz::Tz>().is_ok() => {}
-                _ => self.fail("timeZoneName", format!("must be an IANA time zone such as Asia/Kolkata, got {}", show(v))),
+                _ => self.fail(
+                    "timeZoneName",
+                    format!(
+                        "must be an IANA time zone such as Asia/Kolkata, got {}",
+                        show(v)
+                    ),
+                ),
             }
         }
 
         let periods = self.periods(g);
         if let (Some(total), Some(n)) = (total, periods) {
             if total != n as i64 {
-                self.fail("totalPeriods", format!("is {total} but periods has {n} entries; they must be equal"));
+                self.fail(
+                    "totalPeriods",
+                    format!("is {total} but periods has {n} entries; they must be equal"),
+                );
             }
         }
         self.targets(g, periods, user_created);
@@ -250,7 +299,13 @@ impl Shape {
             self.fail("periods", "must have at least one period");
         }
         if periods.len() as i64 > MAX_PERIODS {
-            self.fail("periods", format!("has {} entries; at most {MAX_PERIODS} are allowed", periods.len()));
+            self.fail(
+                "periods",
+                format!(
+                    "has {} entries; at most {MAX_PERIODS} are allowed",
+                    periods.len()
+                ),
+            );
         }
         for (i, p) in periods.iter().enumerate() {
             let path = format!("periods[{i}]");
@@ -260,9 +315,14 @@ impl Shape {
             };
             match p.get("refCode") {
                 None | Some(Value::Null) => self.fail(&join(&path, "refCode"), "is required"),
-                Some(Value::String(s)) if s.trim().is_empty() => self.fail(&join(&path, "refCode"), "must not be blank"),
+                Some(Value::String(s)) if s.trim().is_empty() => {
+                    self.fail(&join(&path, "refCode"), "must not be blank")
+                }
                 Some(Value::String(_)) | Some(Value::Number(_)) => {}
-                Some(other) => self.fail(&join(&path, "refCode"), format!("must be a string, got {}", show(other))),
+                Some(other) => self.fail(
+                    &join(&path, "refCode"),
+                    format!("must be a string, got {}", show(other)),
+                ),
             }
             let start = self.date(p, "startDate", &path);
             let end = self.date(p, "endDate", &path);
@@ -293,7 +353,9 @@ impl Shape {
     }
 
     fn targets(&mut self, g: &Map<String, Value>, periods: Option<usize>, user_created: bool) {
-        let Some(v) = self.required(g, "targets", "") else { return };
+        let Some(v) = self.required(g, "targets", "") else {
+            return;
+        };
         let Some(targets) = v.as_array() else {
             self.fail("targets", "must be an array of targets");
             return;
@@ -314,20 +376,30 @@ impl Shape {
             self.text(t, "targetEntity", &path);
             self.text(t, "targetType", &path);
             self.optional_text(t, "eventName", &path, None);
-            let method = Self::optional(t, "enrolmentMethod")
-                .and_then(|v| self.one_of(v, &join(&path, "enrolmentMethod"), &[ENROLMENT_METHODS]));
+            let method = Self::optional(t, "enrolmentMethod").and_then(|v| {
+                self.one_of(v, &join(&path, "enrolmentMethod"), &[ENROLMENT_METHODS])
+            });
             if user_created && method != Some("IMPORT") {
-                self.fail(&join(&path, "enrolmentMethod"), "must be IMPORT when userCreated is true");
+                self.fail(
+                    &join(&path, "enrolmentMethod"),
+                    "must be IMPORT when userCreated is true",
+                );
             }
             if let Some(v) = Self::optional(t, "expression") {
                 if !(v.is_string() || v.is_boolean()) {
-                    self.fail(&join(&path, "expression"), format!("must be a string, got {}", show(v)));
+                    self.fail(
+                        &join(&path, "expression"),
+                        format!("must be a string, got {}", show(v)),
+                    );
                 }
             }
             if let Some(v) = Self::optional(t, "expressionJson") {
                 match v.as_str() {
                     Some(s) if serde_json::from_str::<Value>(s).is_ok() => {}
-                    _ => self.fail(&join(&path, "expressionJson"), "must be a string holding JSON"),
+                    _ => self.fail(
+                        &join(&path, "expressionJson"),
+                        "must be a string holding JSON",
+                    ),
                 }
             }
             self.filters(t, &path);
@@ -340,10 +412,17 @@ impl Shape {
                 Some(Value::Object(info)) => {
                     let info_path = join(&path, "extendedFieldInfo");
                     if let Some(v) = Self::optional(info, "aggregateFunction") {
-                        self.one_of(v, &join(&info_path, "aggregateFunction"), &[AGGREGATE_FUNCTIONS]);
+                        self.one_of(
+                            v,
+                            &join(&info_path, "aggregateFunction"),
+                            &[AGGREGATE_FUNCTIONS],
+                        );
                     }
                 }
-                Some(other) => self.fail(&join(&path, "extendedFieldInfo"), format!("must be an object, got {}", show(other))),
+                Some(other) => self.fail(
+                    &join(&path, "extendedFieldInfo"),
+                    format!("must be an object, got {}", show(other)),
+                ),
                 None => {}
             }
             self.default_values(t, &path, periods);
@@ -351,7 +430,9 @@ impl Shape {
     }
 
     fn filters(&mut self, t: &Map<String, Value>, path: &str) {
-        let Some(v) = Self::optional(t, "filters") else { return };
+        let Some(v) = Self::optional(t, "filters") else {
+            return;
+        };
         let path = join(path, "filters");
         let Some(filters) = v.as_array() else {
             self.fail(&path, "must be an array");
@@ -367,19 +448,29 @@ impl Shape {
                 self.one_of(v, &join(&fpath, "entityType"), &[FILTER_ENTITIES]);
             }
             if let Some(v) = self.required(f, "entityIds", &fpath) {
-                let ok = v.as_array().is_some_and(|ids| ids.iter().all(|id| id.as_i64().is_some()));
+                let ok = v
+                    .as_array()
+                    .is_some_and(|ids| ids.iter().all(|id| id.as_i64().is_some()));
                 if !ok {
-                    self.fail(&join(&fpath, "entityIds"), "must be an array of whole numbers");
+                    self.fail(
+                        &join(&fpath, "entityIds"),
+                        "must be an array of whole numbers",
+                    );
                 }
             }
         }
     }
 
     fn default_values(&mut self, t: &Map<String, Value>, path: &str, periods: Option<usize>) {
-        let Some(v) = self.required(t, "defaultValues", path) else { return };
+        let Some(v) = self.required(t, "defaultValues", path) else {
+            return;
+        };
         let path = join(path, "defaultValues");
         let Some(values) = v.as_array() else {
-            self.fail(&path, "must be an array of {\"defaultValue\": …}, one per period");
+            self.fail(
+                &path,
+                "must be an array of {\"defaultValue\": …}, one per period",
+            );
             return;
         };
         if let Some(n) = periods {
@@ -398,20 +489,30 @@ impl Shape {
             match (value, number) {
                 (None | Some(Value::Null), _) => self.fail(&dpath, "is required"),
                 (Some(v), None) => self.fail(&dpath, format!("must be a number, got {}", show(v))),
-                (_, Some(x)) if x < 0.0 => self.fail(&dpath, format!("must not be negative, got {x}")),
+                (_, Some(x)) if x < 0.0 => {
+                    self.fail(&dpath, format!("must not be negative, got {x}"))
+                }
                 _ => {}
             }
         }
     }
 
     fn streaks(&mut self, g: &Map<String, Value>, periods: Option<usize>) {
-        let Some(v) = Self::optional(g, "streaks") else { return };
+        let Some(v) = Self::optional(g, "streaks") else {
+            return;
+        };
         let Some(levels) = v.as_array() else {
             self.fail("streaks", "must be an array of streak levels");
             return;
         };
         if levels.len() > MAX_STREAK_LEVELS {
-            self.fail("streaks", format!("has {} levels; at most {MAX_STREAK_LEVELS} are allowed", levels.len()));
+            self.fail(
+                "streaks",
+                format!(
+                    "has {} levels; at most {MAX_STREAK_LEVELS} are allowed",
+                    levels.len()
+                ),
+            );
         }
         let mut previous: Option<i64> = None;
         for (j, level) in levels.iter().enumerate() {
@@ -421,7 +522,9 @@ impl Shape {
                 continue;
             };
             self.text(level, "name", &path);
-            let Some(count) = self.required_whole(level, "targetCountOfSequence", &path, 1, MAX_PERIODS) else {
+            let Some(count) =
+                self.required_whole(level, "targetCountOfSequence", &path, 1, MAX_PERIODS)
+            else {
                 continue;
             };
             if let Some(p) = previous {
@@ -431,7 +534,10 @@ impl Shape {
             }
             if let Some(n) = periods {
                 if count > n as i64 {
-                    self.fail(&join(&path, "targetCountOfSequence"), format!("is {count}, more than the {n} periods"));
+                    self.fail(
+                        &join(&path, "targetCountOfSequence"),
+                        format!("is {count}, more than the {n} periods"),
+                    );
                 }
             }
             previous = Some(count);
@@ -463,16 +569,26 @@ fn rules(g: &Map<String, Value>) -> Vec<Violation> {
         let n = name.chars().count();
         (n > MAX_NAME).then(|| Violation {
             code: NAME_TOO_LONG,
-            message: format!("Length of {what} name cannot exceed {MAX_NAME} ({path} has {n} characters)"),
+            message: format!(
+                "Length of {what} name cannot exceed {MAX_NAME} ({path} has {n} characters)"
+            ),
         })
     };
     let name = g.get("name").and_then(Value::as_str).unwrap_or_default();
     out.extend(too_long("Target group", "name", name));
-    let targets = g.get("targets").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let targets = g
+        .get("targets")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     for (i, t) in targets.iter().enumerate() {
         let path = format!("targets[{i}]");
         let str_of = |key: &str| t.get(key).and_then(Value::as_str).unwrap_or_default();
-        out.extend(too_long("Target rule", &join(&path, "name"), str_of("name")));
+        out.extend(too_long(
+            "Target rule",
+            &join(&path, "name"),
+            str_of("name"),
+        ));
         let (entity, kind) = (str_of("targetEntity"), str_of("targetType"));
         if !target_types_for(entity).contains(&kind) {
             let allowed = target_types_for(entity);
@@ -488,7 +604,9 @@ fn rules(g: &Map<String, Value>) -> Vec<Violation> {
             continue;
         }
         let info = t.get("extendedFieldInfo").and_then(Value::as_object);
-        let needs_info = entity == "ALTERNATE_CURRENCIES" || kind == "EXTENDED_FIELD" || kind == "EVENT_ATTRIBUTE";
+        let needs_info = entity == "ALTERNATE_CURRENCIES"
+            || kind == "EXTENDED_FIELD"
+            || kind == "EVENT_ATTRIBUTE";
         if needs_info && info.is_none() {
             out.push(Violation {
                 code: METADATA_REQUIRED,
@@ -499,20 +617,26 @@ fn rules(g: &Map<String, Value>) -> Vec<Violation> {
         let Some(info) = info else { continue };
         if entity == "ALTERNATE_CURRENCIES" {
             let program = info.get("programId").and_then(Value::as_i64);
-            if !program.is_some_and(|p| p > 0) {
+            if program.is_none_or(|p| p <= 0) {
                 out.push(Violation {
                     code: BAD_PROGRAM,
                     message: format!("Invalid program id ({path}.extendedFieldInfo.programId must be a positive whole number)"),
                 });
             }
-            let currency = info.get("alternateCurrencyIdentifier").and_then(Value::as_str);
-            if !currency.is_some_and(|c| !c.trim().is_empty()) {
+            let currency = info
+                .get("alternateCurrencyIdentifier")
+                .and_then(Value::as_str);
+            if currency.is_none_or(|c| c.trim().is_empty()) {
                 out.push(Violation {
                     code: BAD_CURRENCY,
                     message: format!("Invalid or null Alternate Currency Identifier for target rule ({path}.extendedFieldInfo.alternateCurrencyIdentifier)"),
                 });
             }
-        } else if !info.get("name").and_then(Value::as_str).is_some_and(|n| !n.trim().is_empty()) {
+        } else if info
+            .get("name")
+            .and_then(Value::as_str)
+            .is_none_or(|n| n.trim().is_empty())
+        {
             out.push(Violation {
                 code: METADATA_REQUIRED,
                 message: format!("Target rule metadata is required in case of EXTENDED_FIELD/ALTERNATE_CURRENCIES target type ({path}.extendedFieldInfo.name is missing)"),

@@ -83,7 +83,9 @@ impl Store {
             let id = group.get("id").and_then(Value::as_u64);
             let name = group.get("name").and_then(Value::as_str);
             let (Some(id), Some(name)) = (id, name) else {
-                return Err(bad(format!("groups[{i}] has no numeric \"id\" or no \"name\"")));
+                return Err(bad(format!(
+                    "groups[{i}] has no numeric \"id\" or no \"name\""
+                )));
             };
             if store.names.insert(name_key(name), id).is_some() {
                 return Err(bad(format!("the name {name:?} appears twice")));
@@ -92,8 +94,15 @@ impl Store {
                 return Err(bad(format!("the id {id} appears twice")));
             }
         }
-        let saved_next = state.get("nextId").and_then(Value::as_u64).unwrap_or(FIRST_ID);
-        let after_last = store.groups.keys().next_back().map_or(FIRST_ID, |id| id + 1);
+        let saved_next = state
+            .get("nextId")
+            .and_then(Value::as_u64)
+            .unwrap_or(FIRST_ID);
+        let after_last = store
+            .groups
+            .keys()
+            .next_back()
+            .map_or(FIRST_ID, |id| id + 1);
         store.next_id = saved_next.max(after_last).max(FIRST_ID);
         Ok(store)
     }

@@ -12,7 +12,9 @@ use crate::payload::{DefaultValue, Period, StreakLevel, Target, TargetGroup, ALW
 const ANY_PORT: &str = "127.0.0.1:0";
 
 async fn start(config: SandboxConfig) -> Sandbox {
-    Sandbox::start(config, ANY_PORT.parse().unwrap()).await.unwrap()
+    Sandbox::start(config, ANY_PORT.parse().unwrap())
+        .await
+        .unwrap()
 }
 
 struct Api {
@@ -45,7 +47,11 @@ impl Api {
     }
 
     async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
-        let r = self.http.post(self.url(path)).header("Authorization", &self.auth).json(body);
+        let r = self
+            .http
+            .post(self.url(path))
+            .header("Authorization", &self.auth)
+            .json(body);
         Self::answer(r.send().await.unwrap()).await
     }
 
@@ -60,12 +66,18 @@ impl Api {
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let r = self.http.get(self.url(path)).header("Authorization", &self.auth);
+        let r = self
+            .http
+            .get(self.url(path))
+            .header("Authorization", &self.auth);
         Self::answer(r.send().await.unwrap()).await
     }
 
     async fn delete(&self, path: &str) -> (StatusCode, Value) {
-        let r = self.http.delete(self.url(path)).header("Authorization", &self.auth);
+        let r = self
+            .http
+            .delete(self.url(path))
+            .header("Authorization", &self.auth);
         Self::answer(r.send().await.unwrap()).await
     }
 
@@ -76,7 +88,9 @@ impl Api {
 
 /// The first error code of an envelope.
 fn code(body: &Value) -> i64 {
-    body["errors"][0]["code"].as_i64().unwrap_or_else(|| panic!("no error code in {body}"))
+    body["errors"][0]["code"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no error code in {body}"))
 }
 
 /// A 3-day daily streak built with the crate's own request type, so the sandbox is tested against
@@ -103,7 +117,11 @@ fn streak(name: &str) -> Value {
         total_periods: 3,
         user_created: false,
         time_zone_name: Some("Asia/Kolkata".into()),
-        periods: vec![period(1, "RUNNING"), period(2, "NOT_STARTED"), period(3, "NOT_STARTED")],
+        periods: vec![
+            period(1, "RUNNING"),
+            period(2, "NOT_STARTED"),
+            period(3, "NOT_STARTED"),
+        ],
         targets: vec![Target {
             name: name.into(),
             active: true,
@@ -116,12 +134,23 @@ fn streak(name: &str) -> Value {
             expression_json: ALWAYS_TRUE_JSON.into(),
             filters: vec![],
             target_milestone_triggers: vec![],
-            default_values: vec![DefaultValue { default_value: 100.0 }; 3],
+            default_values: vec![
+                DefaultValue {
+                    default_value: 100.0
+                };
+                3
+            ],
             extended_field_info: None,
         }],
         streaks: vec![
-            StreakLevel { name: format!("{name}_1"), target_count_of_sequence: 2 },
-            StreakLevel { name: format!("{name}_2"), target_count_of_sequence: 3 },
+            StreakLevel {
+                name: format!("{name}_1"),
+                target_count_of_sequence: 2,
+            },
+            StreakLevel {
+                name: format!("{name}_2"),
+                target_count_of_sequence: 3,
+            },
         ],
     };
     serde_json::to_value(group).unwrap()
@@ -169,30 +198,46 @@ async fn create_answers_200_with_a_new_id_and_stores_the_group() {
 #[tokio::test]
 async fn a_duplicate_name_in_another_case_is_310069() {
     let api = Api::new(SandboxConfig::default()).await;
-    assert_eq!(api.create(&streak("Weekend Shopper")).await.0, StatusCode::OK);
+    assert_eq!(
+        api.create(&streak("Weekend Shopper")).await.0,
+        StatusCode::OK
+    );
     let (status, answer) = api.create(&streak("WEEKEND shopper")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(code(&answer), 310069);
-    assert_eq!(answer["errors"][0]["message"], json!("Target group name already exists"));
+    assert_eq!(
+        answer["errors"][0]["message"],
+        json!("Target group name already exists")
+    );
     assert_eq!(answer["data"], Value::Null);
     assert_eq!(api.sandbox.groups().len(), 1);
     assert_eq!(api.sandbox.received().len(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_creates_of_one_name_store_it_once() {
     let api = Api::new(SandboxConfig::default()).await;
     let names = ["Race", "RACE", "race", "rAcE"];
-    let answers = futures_join(names.iter().cycle().take(16).map(|n| api.create_owned(streak(n)))).await;
+    let answers = futures_join(
+        names
+            .iter()
+            .cycle()
+            .take(16)
+            .map(|n| api.create_owned(streak(n))),
+    )
+    .await;
     let created = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
     assert_eq!(created, 1);
-    assert!(answers.iter().filter(|(s, _)| *s != StatusCode::OK).all(|(_, a)| code(a) == 310069));
+    assert!(answers
+        .iter()
+        .filter(|(s, _)| *s != StatusCode::OK)
+        .all(|(_, a)| code(a) == 310069));
     assert_eq!(api.sandbox.groups().len(), 1);
 }
 
 impl Api {
-    fn create_owned(&self, body: Value) -> impl std::future::Future<Output = (StatusCode, Value)> + '_ {
-        async move { self.create(&body).await }
+    async fn create_owned(&self, body: Value) -> (StatusCode, Value) {
+        self.create(&body).await
     }
 }
 
@@ -224,29 +269,170 @@ async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) 
 async fn each_validation_rule_has_its_code() {
     let api = Api::new(SandboxConfig::default()).await;
     let long = "x".repeat(201);
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, i64, &str)> = vec![
-        ("name missing", Box::new(|b| { b.as_object_mut().unwrap().remove("name"); }), 300004, "name: is required"),
-        ("name blank", Box::new(|b| b["name"] = json!("  ")), 300004, "name: must not be blank"),
-        ("group name too long", Box::new({ let l = long.clone(); move |b| b["name"] = json!(l) }), 310008, "Target group name"),
-        ("target name too long", Box::new({ let l = long.clone(); move |b| b["targets"][0]["name"] = json!(l) }), 310008, "Target rule name"),
-        ("bad pair", Box::new(|b| b["targets"][0]["targetType"] = json!("SALES")), 310033, "ALTERNATE_CURRENCIES/SALES"),
-        ("unknown entity", Box::new(|b| b["targets"][0]["targetEntity"] = json!("WIDGETS")), 310033, "WIDGETS"),
-        ("no extendedFieldInfo", Box::new(|b| { b["targets"][0].as_object_mut().unwrap().remove("extendedFieldInfo"); }), 310094, "extendedFieldInfo"),
-        ("programId 0", Box::new(|b| b["targets"][0]["extendedFieldInfo"]["programId"] = json!(0)), 310146, "Invalid program id"),
-        ("programId missing", Box::new(|b| { b["targets"][0]["extendedFieldInfo"].as_object_mut().unwrap().remove("programId"); }), 310146, "programId"),
-        ("currency blank", Box::new(|b| b["targets"][0]["extendedFieldInfo"]["alternateCurrencyIdentifier"] = json!(" ")), 310147, "Alternate Currency Identifier"),
-        ("currency missing", Box::new(|b| { b["targets"][0]["extendedFieldInfo"].as_object_mut().unwrap().remove("alternateCurrencyIdentifier"); }), 310147, "Alternate Currency Identifier"),
-        ("date-only start", Box::new(|b| b["periods"][0]["startDate"] = json!("2026-07-01")), 300004, "YYYY-MM-DDTHH:mm:ss.SSS"),
-        ("Z suffix", Box::new(|b| b["periods"][1]["endDate"] = json!("2026-07-02T23:59:59.999Z")), 300004, "periods[1].endDate"),
-        ("end before start", Box::new(|b| b["periods"][2]["endDate"] = json!("2026-07-02T23:59:59.999")), 300004, "before its startDate"),
-        ("defaultValues count", Box::new(|b| { b["targets"][0]["defaultValues"].as_array_mut().unwrap().pop(); }), 300004, "defaultValues: has 2 entries but there are 3 periods"),
-        ("totalPeriods count", Box::new(|b| b["totalPeriods"] = json!(2)), 300004, "totalPeriods: is 2 but periods has 3"),
-        ("trackingType unknown", Box::new(|b| b["trackingType"] = json!("STREAKZ")), 300004, "trackingType: must be one of"),
-        ("streak window", Box::new(|b| b["targetEvaluationType"] = json!("CYCLIC_WINDOW")), 300004, "only FIXED_CALENDAR_WINDOW"),
-        ("levels descending", Box::new(|b| b["streaks"][1]["targetCountOfSequence"] = json!(1)), 300004, "strictly ascending"),
-        ("level beyond periods", Box::new(|b| b["streaks"][1]["targetCountOfSequence"] = json!(4)), 300004, "more than the 3 periods"),
-        ("negative target", Box::new(|b| b["targets"][0]["defaultValues"][0]["defaultValue"] = json!(-1)), 300004, "must not be negative"),
-        ("no targets", Box::new(|b| b["targets"] = json!([])), 300004, "targets: must have at least one target"),
+    type Case<'a> = (&'a str, Box<dyn Fn(&mut Value)>, i64, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "name missing",
+            Box::new(|b| {
+                b.as_object_mut().unwrap().remove("name");
+            }),
+            300004,
+            "name: is required",
+        ),
+        (
+            "name blank",
+            Box::new(|b| b["name"] = json!("  ")),
+            300004,
+            "name: must not be blank",
+        ),
+        (
+            "group name too long",
+            Box::new({
+                let l = long.clone();
+                move |b| b["name"] = json!(l)
+            }),
+            310008,
+            "Target group name",
+        ),
+        (
+            "target name too long",
+            Box::new({
+                let l = long.clone();
+                move |b| b["targets"][0]["name"] = json!(l)
+            }),
+            310008,
+            "Target rule name",
+        ),
+        (
+            "bad pair",
+            Box::new(|b| b["targets"][0]["targetType"] = json!("SALES")),
+            310033,
+            "ALTERNATE_CURRENCIES/SALES",
+        ),
+        (
+            "unknown entity",
+            Box::new(|b| b["targets"][0]["targetEntity"] = json!("WIDGETS")),
+            310033,
+            "WIDGETS",
+        ),
+        (
+            "no extendedFieldInfo",
+            Box::new(|b| {
+                b["targets"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("extendedFieldInfo");
+            }),
+            310094,
+            "extendedFieldInfo",
+        ),
+        (
+            "programId 0",
+            Box::new(|b| b["targets"][0]["extendedFieldInfo"]["programId"] = json!(0)),
+            310146,
+            "Invalid program id",
+        ),
+        (
+            "programId missing",
+            Box::new(|b| {
+                b["targets"][0]["extendedFieldInfo"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("programId");
+            }),
+            310146,
+            "programId",
+        ),
+        (
+            "currency blank",
+            Box::new(|b| {
+                b["targets"][0]["extendedFieldInfo"]["alternateCurrencyIdentifier"] = json!(" ")
+            }),
+            310147,
+            "Alternate Currency Identifier",
+        ),
+        (
+            "currency missing",
+            Box::new(|b| {
+                b["targets"][0]["extendedFieldInfo"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("alternateCurrencyIdentifier");
+            }),
+            310147,
+            "Alternate Currency Identifier",
+        ),
+        (
+            "date-only start",
+            Box::new(|b| b["periods"][0]["startDate"] = json!("2026-07-01")),
+            300004,
+            "YYYY-MM-DDTHH:mm:ss.SSS",
+        ),
+        (
+            "Z suffix",
+            Box::new(|b| b["periods"][1]["endDate"] = json!("2026-07-02T23:59:59.999Z")),
+            300004,
+            "periods[1].endDate",
+        ),
+        (
+            "end before start",
+            Box::new(|b| b["periods"][2]["endDate"] = json!("2026-07-02T23:59:59.999")),
+            300004,
+            "before its startDate",
+        ),
+        (
+            "defaultValues count",
+            Box::new(|b| {
+                b["targets"][0]["defaultValues"]
+                    .as_array_mut()
+                    .unwrap()
+                    .pop();
+            }),
+            300004,
+            "defaultValues: has 2 entries but there are 3 periods",
+        ),
+        (
+            "totalPeriods count",
+            Box::new(|b| b["totalPeriods"] = json!(2)),
+            300004,
+            "totalPeriods: is 2 but periods has 3",
+        ),
+        (
+            "trackingType unknown",
+            Box::new(|b| b["trackingType"] = json!("STREAKZ")),
+            300004,
+            "trackingType: must be one of",
+        ),
+        (
+            "streak window",
+            Box::new(|b| b["targetEvaluationType"] = json!("CYCLIC_WINDOW")),
+            300004,
+            "only FIXED_CALENDAR_WINDOW",
+        ),
+        (
+            "levels descending",
+            Box::new(|b| b["streaks"][1]["targetCountOfSequence"] = json!(1)),
+            300004,
+            "strictly ascending",
+        ),
+        (
+            "level beyond periods",
+            Box::new(|b| b["streaks"][1]["targetCountOfSequence"] = json!(4)),
+            300004,
+            "more than the 3 periods",
+        ),
+        (
+            "negative target",
+            Box::new(|b| b["targets"][0]["defaultValues"][0]["defaultValue"] = json!(-1)),
+            300004,
+            "must not be negative",
+        ),
+        (
+            "no targets",
+            Box::new(|b| b["targets"] = json!([])),
+            300004,
+            "targets: must have at least one target",
+        ),
     ];
     for (what, edit, expected, fragment) in cases {
         let mut body = alternate_currency(&format!("Case {what}"));
@@ -257,12 +443,22 @@ async fn each_validation_rule_has_its_code() {
         let message = answer["errors"][0]["message"].as_str().unwrap();
         assert!(message.contains(fragment), "{what}: {message}");
         if expected == 300004 {
-            assert!(message.starts_with("Invalid input, check all values"), "{what}: {message}");
+            assert!(
+                message.starts_with("Invalid input, check all values"),
+                "{what}: {message}"
+            );
         }
     }
     let (status, answer) = api.post_raw("/v3/targetGroups", "{\"name\": ").await;
-    assert_eq!((status, code(&answer)), (StatusCode::BAD_REQUEST, 300004), "{answer}");
-    assert_eq!(api.sandbox.received().last().unwrap(), &json!("{\"name\": "));
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::BAD_REQUEST, 300004),
+        "{answer}"
+    );
+    assert_eq!(
+        api.sandbox.received().last().unwrap(),
+        &json!("{\"name\": ")
+    );
     // Several shape problems come back together.
     let mut body = streak("Many problems");
     body["frequencyType"] = json!("FORTNIGHTLY");
@@ -271,14 +467,21 @@ async fn each_validation_rule_has_its_code() {
     assert_eq!(answer["errors"].as_array().unwrap().len(), 2, "{answer}");
     // Nothing refused was stored; the valid variants are accepted.
     assert!(api.sandbox.groups().is_empty());
-    assert_eq!(api.create(&alternate_currency("Currency streak")).await.0, StatusCode::OK);
+    assert_eq!(
+        api.create(&alternate_currency("Currency streak")).await.0,
+        StatusCode::OK
+    );
     let mut event = streak("Steps streak");
     event["targets"][0]["targetEntity"] = json!("EVENT");
     event["targets"][0]["targetType"] = json!("EVENT_ATTRIBUTE");
     event["targets"][0]["eventName"] = json!("stepsWalked");
     let (status, answer) = api.create(&event).await;
-    assert_eq!((status, code_or_zero(&answer)), (StatusCode::BAD_REQUEST, 310094));
-    event["targets"][0]["extendedFieldInfo"] = json!({ "name": "steps", "aggregateFunction": "SUM" });
+    assert_eq!(
+        (status, code_or_zero(&answer)),
+        (StatusCode::BAD_REQUEST, 310094)
+    );
+    event["targets"][0]["extendedFieldInfo"] =
+        json!({ "name": "steps", "aggregateFunction": "SUM" });
     assert_eq!(api.create(&event).await.0, StatusCode::OK);
 }
 
@@ -304,12 +507,21 @@ async fn basic_auth_is_accepted_and_refused() {
         Some(basic_header("till_x", "wrong")),
         Some(basic_header("other", "S3cret!")),
         Some(format!("Basic {}", b64("till_x:S3cret!"))),
-        Some(format!("Basic {}", b64(&format!("till_x:{}", super::auth::md5_hex("S3cret!").to_uppercase())))),
+        Some(format!(
+            "Basic {}",
+            b64(&format!(
+                "till_x:{}",
+                super::auth::md5_hex("S3cret!").to_uppercase()
+            ))
+        )),
         Some("Bearer abc".to_string()),
         Some("Basic %%%".to_string()),
     ];
     for header in refused {
-        let mut request = api.http.post(api.url("/v3/targetGroups")).json(&streak("Refused"));
+        let mut request = api
+            .http
+            .post(api.url("/v3/targetGroups"))
+            .json(&streak("Refused"));
         if let Some(h) = &header {
             request = request.header("Authorization", h);
         }
@@ -321,9 +533,17 @@ async fn basic_auth_is_accepted_and_refused() {
         assert!(!body.to_string().contains("S3cret"), "{body}");
     }
     assert!(api.sandbox.groups().is_empty());
-    assert_eq!(api.sandbox.received().len(), 7, "refused bodies are recorded too");
+    assert_eq!(
+        api.sandbox.received().len(),
+        7,
+        "refused bodies are recorded too"
+    );
     // Every endpoint but token generation needs auth.
-    for path in ["/v3/targetGroups", "/v3/milestones?name=x", "/v3/targetGroups/1000"] {
+    for path in [
+        "/v3/targetGroups",
+        "/v3/milestones?name=x",
+        "/v3/targetGroups/1000",
+    ] {
         let status = api.http.get(api.url(path)).send().await.unwrap().status();
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
     }
@@ -354,7 +574,10 @@ async fn oauth_tokens_are_issued_and_expire() {
     let response = generate("sandbox-key", "wrong").await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["errors"][0]["message"], json!("Failed to generate OAuth token"));
+    assert_eq!(
+        body["errors"][0]["message"],
+        json!("Failed to generate OAuth token")
+    );
 
     let response = generate("sandbox-key", "sandbox-secret").await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -363,8 +586,17 @@ async fn oauth_tokens_are_issued_and_expire() {
     assert_eq!(body["errors"], Value::Null);
     let token = body["data"]["accessToken"].as_str().unwrap().to_string();
     assert!(token.len() >= 32);
-    let other: Value = generate("sandbox-key", "sandbox-secret").await.unwrap().json().await.unwrap();
-    assert_ne!(other["data"]["accessToken"].as_str().unwrap(), token, "tokens are random");
+    let other: Value = generate("sandbox-key", "sandbox-secret")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(
+        other["data"]["accessToken"].as_str().unwrap(),
+        token,
+        "tokens are random"
+    );
 
     let with_token = |token: &str| {
         api.http
@@ -380,7 +612,13 @@ async fn oauth_tokens_are_issued_and_expire() {
     let expired = with_token(&token).await.unwrap();
     assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
     let body: Value = expired.json().await.unwrap();
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("expired"), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{body}"
+    );
     assert_eq!(api.sandbox.groups().len(), 1);
 }
 
@@ -392,7 +630,10 @@ async fn is_valid_name_checks_each_kind_ignoring_case() {
         let body = json!({ "type": kind, "value": value });
         async move { api.post("/v3/targetGroups/isValidName", &body).await }
     };
-    assert_eq!(valid("targetGroupName", "Night Owl").await.1["data"], json!(true));
+    assert_eq!(
+        valid("targetGroupName", "Night Owl").await.1["data"],
+        json!(true)
+    );
     api.create(&streak("Night Owl")).await;
     for (kind, value, free) in [
         ("targetGroupName", "NIGHT OWL", false),
@@ -422,20 +663,37 @@ async fn milestones_find_by_exact_name_and_type_with_pagination() {
     for body in [streak("Alpha Streak"), non_continuous, default] {
         assert_eq!(api.create(&body).await.0, StatusCode::OK);
     }
-    let (status, answer) = api.get("/v3/milestones?name=alpha%20STREAK&type=STREAKS").await;
+    let (status, answer) = api
+        .get("/v3/milestones?name=alpha%20STREAK&type=STREAKS")
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(answer["pagination"], json!({ "limit": 10, "offset": 0, "total": 1 }));
+    assert_eq!(
+        answer["pagination"],
+        json!({ "limit": 10, "offset": 0, "total": 1 })
+    );
     assert_eq!(answer["data"][0]["id"], json!(1000));
     assert_eq!(answer["data"][0]["name"], json!("Alpha Streak"));
     assert_eq!(answer["data"][0]["trackingType"], json!("STREAKS"));
     let total = |answer: &Value| answer["pagination"]["total"].as_u64().unwrap();
-    assert_eq!(total(&api.get("/v3/milestones?name=Alpha").await.1), 0, "exact, not substring");
-    assert_eq!(total(&api.get("/v3/milestones?name=gamma&type=STREAKS").await.1), 0);
+    assert_eq!(
+        total(&api.get("/v3/milestones?name=Alpha").await.1),
+        0,
+        "exact, not substring"
+    );
+    assert_eq!(
+        total(&api.get("/v3/milestones?name=gamma&type=STREAKS").await.1),
+        0
+    );
     assert_eq!(total(&api.get("/v3/milestones?type=STREAKS").await.1), 2);
     assert_eq!(total(&api.get("/v3/milestones?type=DEFAULT").await.1), 1);
     assert_eq!(total(&api.get("/v3/milestones").await.1), 3);
-    let (_, page) = api.get("/v3/milestones?type=STREAKS&limit=1&offset=1").await;
-    assert_eq!(page["pagination"], json!({ "limit": 1, "offset": 1, "total": 2 }));
+    let (_, page) = api
+        .get("/v3/milestones?type=STREAKS&limit=1&offset=1")
+        .await;
+    assert_eq!(
+        page["pagination"],
+        json!({ "limit": 1, "offset": 1, "total": 2 })
+    );
     assert_eq!(page["data"].as_array().unwrap().len(), 1);
     assert_eq!(page["data"][0]["id"], json!(1001));
     let (status, answer) = api.get("/v3/milestones?limit=0").await;
@@ -449,7 +707,10 @@ async fn delete_removes_a_group_and_frees_its_name() {
     let id = created["data"]["id"].as_u64().unwrap();
     let (status, answer) = api.delete(&format!("/v3/targetGroups/{id}")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(answer, json!({ "data": true, "errors": null, "warnings": null }));
+    assert_eq!(
+        answer,
+        json!({ "data": true, "errors": null, "warnings": null })
+    );
     assert!(api.sandbox.groups().is_empty());
     let (status, answer) = api.delete(&format!("/v3/targetGroups/{id}")).await;
     assert_eq!((status, code(&answer)), (StatusCode::NOT_FOUND, 310017));
@@ -466,7 +727,13 @@ async fn unknown_paths_methods_and_media_types_get_envelopes() {
     let (status, answer) = api.get("/v3/nothing").await;
     assert_eq!((status, code(&answer)), (StatusCode::NOT_FOUND, 404));
     assert_eq!(answer["data"], Value::Null);
-    let response = api.http.put(api.url("/v3/targetGroups")).header("Authorization", &api.auth).send().await.unwrap();
+    let response = api
+        .http
+        .put(api.url("/v3/targetGroups"))
+        .header("Authorization", &api.auth)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(code(&response.json().await.unwrap()), 405);
     let response = api
@@ -517,7 +784,11 @@ async fn a_seed_makes_the_fault_draws_reproducible() {
         runs.push(statuses);
     }
     assert_eq!(runs[0], runs[1]);
-    assert!(runs[0].contains(&200) && runs[0].contains(&503), "{:?}", runs[0]);
+    assert!(
+        runs[0].contains(&200) && runs[0].contains(&503),
+        "{:?}",
+        runs[0]
+    );
 }
 
 #[tokio::test]
@@ -541,7 +812,10 @@ async fn the_rate_limit_answers_429_with_retry_after() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(code(&body), 429);
     assert_eq!(body["data"], Value::Null);
-    assert_eq!(api.get("/v3/targetGroups").await.0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        api.get("/v3/targetGroups").await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     tokio::time::sleep(Duration::from_millis(1050)).await;
     assert_eq!(api.create(&streak("Second")).await.0, StatusCode::OK);
     assert_eq!(api.sandbox.groups().len(), 2);
@@ -599,10 +873,18 @@ async fn the_state_file_survives_a_restart() {
     // Written before the answer: the file already holds both groups.
     let on_disk: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(on_disk["groups"].as_array().unwrap().len(), 2);
-    api.delete(&format!("/v3/targetGroups/{}", gone["data"]["id"])).await;
+    api.delete(&format!("/v3/targetGroups/{}", gone["data"]["id"]))
+        .await;
     api.sandbox.shutdown().await;
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(leftovers, vec![std::ffi::OsString::from("state.json")], "no temp files left");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers,
+        vec![std::ffi::OsString::from("state.json")],
+        "no temp files left"
+    );
 
     let api = Api::new(config).await;
     let groups = api.sandbox.groups();
@@ -612,7 +894,11 @@ async fn the_state_file_survives_a_restart() {
     let (status, answer) = api.create(&streak("kept")).await;
     assert_eq!((status, code(&answer)), (StatusCode::BAD_REQUEST, 310069));
     let (_, answer) = api.create(&streak("New")).await;
-    assert_eq!(answer["data"]["id"], json!(1002), "ids continue after the last one handed out");
+    assert_eq!(
+        answer["data"]["id"],
+        json!(1002),
+        "ids continue after the last one handed out"
+    );
     api.sandbox.shutdown().await;
 
     std::fs::write(&path, "not json").unwrap();
@@ -627,7 +913,10 @@ async fn the_state_file_survives_a_restart() {
     .err()
     .expect("a corrupt state file is refused");
     assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
-    assert!(error.to_string().contains("not a sandbox state file"), "{error}");
+    assert!(
+        error.to_string().contains("not a sandbox state file"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -638,7 +927,10 @@ async fn shutdown_stops_listening_and_only_loopback_is_served() {
     sandbox.shutdown().await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 
-    let error = Sandbox::start(SandboxConfig::default(), "0.0.0.0:0".parse().unwrap()).await.err().unwrap();
+    let error = Sandbox::start(SandboxConfig::default(), "0.0.0.0:0".parse().unwrap())
+        .await
+        .err()
+        .unwrap();
     assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
     let error = Sandbox::start(
         SandboxConfig {
