@@ -313,3 +313,59 @@ async fn strict_posts_nothing_when_a_row_is_invalid_and_names_taken_are_existing
     assert_eq!(rows[0]["api_errors"][0]["code"], 310069);
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_finishes_in_flight_requests_writes_reports_and_exits_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_rows(dir.path(), 300);
+    let sb = sandbox(SandboxConfig { latency_ms: 20, ..Default::default() }).await;
+    let mut cmd = import(&sb.base_url(), &input, dir.path(), &["--concurrency", "4"]);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let started = Instant::now();
+    while sb.groups().len() < 40 && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    assert_eq!(out.status.code(), Some(130), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    // The report accounts for every row: what the sandbox holds is `created`, the rest `not_sent`.
+    let rows = report_rows(dir.path());
+    let on_server = names_on(&sb);
+    assert!(on_server.len() < 300);
+    for r in &rows {
+        let name = r["name"].as_str().unwrap().to_lowercase();
+        let expected = if on_server.contains_key(&name) { "created" } else { "not_sent" };
+        assert_eq!(r["status"], expected, "{r}");
+    }
+    // The same command finishes the job.
+    let (cmd, out) = run(import(&sb.base_url(), &input, dir.path(), &["--concurrency", "4"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&cmd, &out));
+    assert_exactly_once(dir.path(), &sb, 300);
+    sb.shutdown().await;
+}
+
+#[test]
+fn plain_http_is_refused_except_to_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_rows(dir.path(), 1);
+    let mut cmd = import("http://api.example.com", &input, dir.path(), &[]);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", show(&cmd, &out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("plain http") && stderr.contains("--allow-http"), "{stderr}");
+    assert!(!dir.path().join("out.json").exists(), "nothing is read or written before the API settings are checked");
+}
+
+#[test]
+fn missing_credentials_are_a_usage_error_that_points_to_the_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_rows(dir.path(), 1);
+    let mut cmd = bin();
+    cmd.current_dir(dir.path()).arg("import").arg(&input).args(["--cluster", "eu"]);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", show(&cmd, &out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("CAPILLARY_USERNAME") && stderr.contains("--sandbox"), "{stderr}");
+}
