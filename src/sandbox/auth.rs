@@ -26,15 +26,8 @@ pub(crate) fn md5_hex(password: &str) -> String {
     format!("{:x}", Md5::digest(password.as_bytes()))
 }
 
-/// The `Authorization` header value a client must send for these credentials.
 #[cfg(test)]
-pub(crate) fn basic_header(username: &str, password: &str) -> String {
-    let raw = format!("{username}:{}", md5_hex(password));
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(raw)
-    )
-}
+pub(crate) use crate::api::basic_header;
 
 /// Issued OAuth tokens and when each expires.
 #[derive(Default)]
