@@ -7,6 +7,7 @@
 mod bad_input;
 mod book;
 mod excel;
+mod options;
 mod properties;
 mod reading;
 mod reports;
