@@ -542,3 +542,21 @@ fn sheet_option_works_for_the_older_formats_too() {
         assert!(run.stderr.contains("`name` is missing"), "{ext}: {}", run.stderr);
     }
 }
+
+#[test]
+fn a_table_that_starts_in_column_b_keeps_its_cell_letters() {
+    let dir = TestDir::new();
+    let shift = |mut cells: Vec<X>| {
+        cells.insert(0, X::Blank);
+        cells
+    };
+    let mut bad = ok_cells("Bad");
+    bad[1] = t("WEKLY");
+    write_book(
+        &dir.join("offset.xlsx"),
+        &[("streaks", vec![vec![], shift(header_cells()), shift(ok_cells("Good")), shift(bad)])],
+    );
+    let (report, payloads) = dir.dry_run("offset.xlsx", &[], 1);
+    assert_eq!(errors(&report), vec![e(4, "C4", "invalid_enum")]);
+    assert_eq!(payloads, vec![json!({"row": 3, "body": ok_body("Good")})]);
+}
