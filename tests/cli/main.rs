@@ -11,4 +11,5 @@ mod options;
 mod properties;
 mod reading;
 mod reports;
+mod samples;
 mod util;
