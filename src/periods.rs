@@ -26,7 +26,15 @@ pub struct PeriodSpec {
     pub description: String,
     pub active: bool,
     /// The periods-sheet row it came from, for messages.
-    pub source_row: Option<u32>,
+    pub source: Option<Source>,
+}
+
+/// Where an explicit period was written: its row, and the streak name as written there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Source {
+    pub row: u32,
+    pub name: String,
+    pub name_cell: String,
 }
 
 /// The periods of a generated streak: period k starts at `start` + (k−1)·L, counted from `start`
@@ -60,7 +68,7 @@ pub fn generate(
                 default_value: None,
                 description: String::new(),
                 active: true,
-                source_row: None,
+                source: None,
             })
         })
         .collect()
@@ -111,8 +119,9 @@ pub fn check_explicit(mut specs: Vec<PeriodSpec>) -> Result<Vec<PeriodSpec>, Iss
     for pair in specs.windows(2) {
         if pair[1].start <= pair[0].end {
             let at = |p: &PeriodSpec| {
-                p.source_row
-                    .map(|r| format!(" (periods row {r})"))
+                p.source
+                    .as_ref()
+                    .map(|s| format!(" (periods row {})", s.row))
                     .unwrap_or_default()
             };
             return Err(Issue::new(
@@ -157,14 +166,15 @@ impl PeriodsSheet {
             .iter()
             .filter(|(k, _)| !names.contains(*k))
             .flat_map(|(_, specs)| specs.iter())
-            .filter_map(|p| p.source_row)
-            .map(|row| {
-                let mut o = RowOutcome::new(&self.sheet, row);
+            .filter_map(|p| p.source.as_ref())
+            .map(|src| {
+                let mut o = RowOutcome::new(&self.sheet, src.row);
                 o.is_period_row = true;
+                o.name = src.name.clone();
                 o.push(Problem {
                     column: pdef(PCol::StreakName).key.to_string(),
-                    cell: String::new(),
-                    value: String::new(),
+                    cell: src.name_cell.clone(),
+                    value: src.name.clone(),
                     code: Code::InvalidPeriods,
                     message: "this period names no streak of the main sheet".into(),
                     hint: Some("check the spelling of streak_name against the name column".into()),
@@ -332,7 +342,14 @@ fn read_period_row(
             default_value,
             description,
             active,
-            source_row: Some(raw.row),
+            source: Some(Source {
+                row: raw.row,
+                name: name.clone(),
+                name_cell: map
+                    .position(PCol::StreakName as usize)
+                    .map(|p| cell_ref(p, raw.row))
+                    .unwrap_or_default(),
+            }),
         }),
         _ => None,
     };
@@ -395,14 +412,14 @@ mod tests {
             default_value: None,
             description: String::new(),
             active: true,
-            source_row: Some(row),
+            source: Some(Source { row, name: "S".into(), name_cell: format!("A{row}") }),
         };
         let sorted = check_explicit(vec![
             spec(d(2026, 8, 1), d(2026, 8, 10), 3),
             spec(d(2026, 7, 1), d(2026, 7, 10), 2),
         ])
         .unwrap();
-        assert_eq!(sorted[0].source_row, Some(2));
+        assert_eq!(sorted[0].source.as_ref().map(|s| s.row), Some(2));
         let err = check_explicit(vec![
             spec(d(2026, 7, 1), d(2026, 7, 10), 2),
             spec(d(2026, 7, 10), d(2026, 7, 20), 3),

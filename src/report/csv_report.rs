@@ -83,7 +83,28 @@ impl CsvReport {
         Ok(())
     }
 
-    pub fn finish(mut self) -> Result<(), InputError> {
+    /// Sheet-level warnings (unknown columns) close the report, one line each.
+    pub fn finish(mut self, sheet: &str, warnings: &[crate::problem::Problem]) -> Result<(), InputError> {
+        for p in warnings {
+            let message = match &p.hint {
+                Some(h) => format!("{} ({h})", p.message),
+                None => p.message.clone(),
+            };
+            let row = crate::problem::row_of(&p.cell).map(|r| r.to_string()).unwrap_or_default();
+            self.out
+                .write_record([
+                    escape_formula(sheet).as_ref(),
+                    &row,
+                    "",
+                    "",
+                    &escape_formula(&p.column),
+                    &p.cell,
+                    p.code.as_str(),
+                    &escape_formula(&message),
+                    "",
+                ])
+                .map_err(|e| write_error(&self.path)(e.into()))?;
+        }
         self.out.flush().map_err(write_error(&self.path))
     }
 }

@@ -228,7 +228,7 @@ impl Reports {
             j.finish(input, summary, tally)?;
         }
         for c in self.csv {
-            c.finish()?;
+            c.finish(&summary.info.sheet, &summary.warnings)?;
         }
         for x in self.xlsx {
             x.finish(summary, tally)?;

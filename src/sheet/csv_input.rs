@@ -1,9 +1,12 @@
 //! CSV input: UTF-8 (with or without BOM), Windows-1252 and UTF-16 (Excel's "Unicode text"),
 //! delimiter detected from the header line, quoted newlines, blank rows skipped but counted.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use super::{Cells, RawRow, RowSource, SheetInfo, MAX_CELL_BYTES};
 use crate::error::{human_size, InputError};
@@ -147,23 +150,91 @@ impl RowSource for CsvSource {
         } else {
             Box::new(chained)
         };
+        let lines = Rc::new(RefCell::new(LineIndex::default()));
+        let counted = CountingReader { inner: input, lines: lines.clone() };
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .delimiter(self.delimiter)
             .buffer_capacity(256 * 1024)
-            .from_reader(BufReader::with_capacity(256 * 1024, input));
-        read_records(&mut reader, &path, emit)
+            .from_reader(BufReader::with_capacity(256 * 1024, counted));
+        read_records(&mut reader, &lines, &path, emit)
+    }
+}
+
+/// Counts the newlines of the stream before each record. The csv crate's own line numbers skip
+/// blank lines and its byte positions land inside a CRLF, while a spreadsheet shows every line as
+/// a row, so the tool counts the bytes itself. Each chunk read is kept only until the count has
+/// passed it (a few buffers).
+#[derive(Default)]
+struct LineIndex {
+    chunks: VecDeque<(u64, Vec<u8>)>,
+    read: u64,
+    counted_to: u64,
+    newlines: u64,
+}
+
+impl LineIndex {
+    fn byte_at(&mut self, offset: u64) -> Option<u8> {
+        while let Some((start, bytes)) = self.chunks.front() {
+            if offset < start + bytes.len() as u64 {
+                return bytes.get((offset - start) as usize).copied();
+            }
+            self.chunks.pop_front();
+        }
+        None
+    }
+
+    /// The 1-based physical line on which the record reported at `offset` starts. The reported
+    /// offset may precede blank lines and the tail of the previous line end, so those are
+    /// stepped over first. Records must be asked in order.
+    fn line_of_record(&mut self, offset: u64) -> u64 {
+        while self.counted_to < offset {
+            let Some((start, bytes)) = self.chunks.front() else { break };
+            let end = start + bytes.len() as u64;
+            let from = (self.counted_to - start) as usize;
+            let to = (offset.min(end) - start) as usize;
+            self.newlines += bytes[from..to].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.counted_to = start + to as u64;
+            if self.counted_to >= end {
+                self.chunks.pop_front();
+            }
+        }
+        while let Some(b @ (b'\r' | b'\n')) = self.byte_at(self.counted_to) {
+            self.newlines += u64::from(b == b'\n');
+            self.counted_to += 1;
+        }
+        self.newlines + 1
+    }
+}
+
+/// Feeds every byte the csv reader reads into the [`LineIndex`].
+struct CountingReader<R> {
+    inner: R,
+    lines: Rc<RefCell<LineIndex>>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            let mut lines = self.lines.borrow_mut();
+            let start = lines.read;
+            lines.chunks.push_back((start, buf[..n].to_vec()));
+            lines.read += n as u64;
+        }
+        Ok(n)
     }
 }
 
 fn read_records<R: Read>(
     reader: &mut csv::Reader<R>,
+    lines: &RefCell<LineIndex>,
     path: &PathBuf,
     emit: &mut dyn FnMut(RawRow) -> bool,
 ) -> Result<(), InputError> {
-    // Line numbers count every newline; a spreadsheet row does not count the newlines inside
-    // quoted cells, so those are subtracted.
+    // A spreadsheet row is a physical line, except that newlines inside quoted cells do not
+    // start a row: those are subtracted.
     let mut newlines_in_cells: u64 = 0;
     loop {
         let mut record = csv::ByteRecord::new();
@@ -173,7 +244,8 @@ fn read_records<R: Read>(
         if !more {
             return Ok(());
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(1);
+        let offset = record.position().map(|p| p.byte()).unwrap_or(0);
+        let line = lines.borrow_mut().line_of_record(offset);
         let row = u32::try_from(line - newlines_in_cells).unwrap_or(u32::MAX);
         let inner = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
         newlines_in_cells += inner;
