@@ -53,6 +53,26 @@ fn windows_1252_csv_decodes_accents_and_the_euro_sign() {
     assert_eq!(payloads, vec![json!({"row": 2, "body": ok_body("Café Crème €")})]);
 }
 
+#[test]
+fn windows_1252_after_a_long_ascii_start_is_still_decoded() {
+    // Encoding is judged per cell, so an accented name far past any sniffing window still reads.
+    let dir = TestDir::new();
+    let mut bytes = csv(&[]).into_bytes();
+    let mut n = 0;
+    while bytes.len() < 100_000 {
+        n += 1;
+        bytes.extend_from_slice(line(&ok_row(&format!("Plain {n}")), ',').as_bytes());
+        bytes.push(b'\n');
+    }
+    bytes.extend_from_slice(b"Cr\xe8me Br\xfbl\xe9e,WEEKLY,3,2026-07-04,TRANSACTION,SALES,500\n");
+    dir.write("late.csv", bytes);
+    let (report, payloads) = dir.dry_run("late.csv", &[], 0);
+    let last = payloads.last().unwrap();
+    assert_eq!(last["row"], n + 2);
+    assert_eq!(last["body"]["name"], "Crème Brûlée");
+    assert_eq!(report["summary"]["rows"], n + 1);
+}
+
 /// UTF-16 LE with a BOM, as Excel's "Unicode text" export writes it.
 fn utf16le(text: &str) -> Vec<u8> {
     let mut bytes = vec![0xFF, 0xFE];
@@ -295,6 +315,20 @@ fn xlsx_default_sheet_is_streaks_even_when_it_is_not_first() {
     assert_eq!(report["input"]["sheet"], "streaks");
     assert_eq!(report["rows"][0]["sheet"], "streaks");
     assert_eq!(payloads, vec![json!({"row": 2, "body": ok_body("From streaks")})]);
+}
+
+#[test]
+fn xlsm_and_upper_case_extensions_read_like_xlsx() {
+    let dir = TestDir::new();
+    write_book(&dir.join("book.xlsx"), &[("streaks", vec![header_cells(), ok_cells("Macro book")])]);
+    for name in ["book.xlsm", "BOOK.XLSX"] {
+        std::fs::copy(dir.join("book.xlsx"), dir.join(name)).unwrap();
+        let (_, payloads) = dir.dry_run(name, &[], 0);
+        assert_eq!(payloads, vec![json!({"row": 2, "body": ok_body("Macro book")})], "{name}");
+    }
+    dir.write("UPPER.CSV", csv(&[&ok_row("Upper")]));
+    let (_, payloads) = dir.dry_run("UPPER.CSV", &[], 0);
+    assert_eq!(payloads, vec![json!({"row": 2, "body": ok_body("Upper")})]);
 }
 
 #[test]
