@@ -127,7 +127,8 @@ fn missing_required_column_names_the_closest_header() {
 #[test]
 fn missing_required_column_in_a_workbook() {
     let dir = TestDir::new();
-    let header = texts(&["name", "frequency_type", "total_periods", "start_date", "target_entity", "target_type", "default"]);
+    let header =
+        texts(&["name", "frequency_type", "total_periods", "start_date", "target_entity", "target_type", "default"]);
     write_book(&dir.join("nodefault.xlsx"), &[("streaks", vec![header, vec![t("One")]])]);
     input_error(&dir, &["validate", "nodefault.xlsx"], &["nodefault.xlsx", "`default_value`", "`default`"]);
 }
@@ -179,7 +180,11 @@ fn bad_date_format() {
 fn bad_time_zone_suggests_the_closest() {
     let dir = TestDir::new();
     dir.write("ok.csv", csv(&[&ok_row("One")]));
-    input_error(&dir, &["validate", "ok.csv", "--time-zone", "Asia/Kolkatta"], &["--time-zone", "Asia/Kolkatta", "Asia/Kolkata"]);
+    input_error(
+        &dir,
+        &["validate", "ok.csv", "--time-zone", "Asia/Kolkatta"],
+        &["--time-zone", "Asia/Kolkatta", "Asia/Kolkata"],
+    );
 }
 
 #[test]
@@ -193,7 +198,11 @@ fn a_folder_instead_of_a_file() {
 fn sheet_that_does_not_exist_lists_the_sheets() {
     let dir = TestDir::new();
     valid_xlsx(&dir, "book.xlsx");
-    input_error(&dir, &["validate", "book.xlsx", "--sheet", "Streakz"], &["book.xlsx", "Streakz", "`streaks`", "`other`"]);
+    input_error(
+        &dir,
+        &["validate", "book.xlsx", "--sheet", "Streakz"],
+        &["book.xlsx", "Streakz", "`streaks`", "`other`"],
+    );
 }
 
 #[test]

@@ -196,7 +196,10 @@ fn numbers_stored_as_text_are_accepted_in_numeric_columns() {
     );
     assert_eq!(body["periods"][0]["endDate"], "2026-07-05T23:59:59.999");
     let target = &body["targets"][0];
-    assert_eq!(target["defaultValues"], json!([{"defaultValue": 12.5}, {"defaultValue": 12.5}, {"defaultValue": 12.5}]));
+    assert_eq!(
+        target["defaultValues"],
+        json!([{"defaultValue": 12.5}, {"defaultValue": 12.5}, {"defaultValue": 12.5}])
+    );
     assert_eq!(target["extendedFieldInfo"], json!({"alternateCurrencyIdentifier": "GEMS", "programId": 973}));
     assert_eq!(target["filters"], json!([{"entityType": "STORE", "entityIds": [101]}]));
 }

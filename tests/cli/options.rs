@@ -53,9 +53,15 @@ fn a_start_more_than_six_months_back_is_a_warning_not_an_error() {
     old[3] = "2025-12-01";
     dir.write("old.csv", csv(&[&old]));
     let (report, payloads) = dir.dry_run("old.csv", &[], 0);
-    let warnings: Vec<_> = report["rows"][0]["warnings"].as_array().unwrap().iter().map(|w| (w["cell"].clone(), w["code"].clone())).collect();
+    let warnings: Vec<_> = report["rows"][0]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (w["cell"].clone(), w["code"].clone()))
+        .collect();
     assert_eq!(warnings, vec![(json!("D2"), json!("backdated"))]);
-    let statuses: Vec<_> = payloads[0]["body"]["periods"].as_array().unwrap().iter().map(|p| p["periodStatus"].clone()).collect();
+    let statuses: Vec<_> =
+        payloads[0]["body"]["periods"].as_array().unwrap().iter().map(|p| p["periodStatus"].clone()).collect();
     assert_eq!(statuses, vec![json!("RUNNING"), json!("RUNNING"), json!("RUNNING")]);
 }
 
@@ -89,9 +95,17 @@ fn periods_file_gives_custom_streaks_their_periods() {
     let (report, payloads) = dir.dry_run("custom.csv", &["--periods", "periods.csv"], 1);
     assert_eq!(
         statuses(&report),
-        vec![(2, "valid".into()), (3, "invalid".into()), (4, "invalid".into()), (5, "valid".into()), (6, "invalid".into()), (8, "invalid".into())]
+        vec![
+            (2, "valid".into()),
+            (3, "invalid".into()),
+            (4, "invalid".into()),
+            (5, "valid".into()),
+            (6, "invalid".into()),
+            (8, "invalid".into())
+        ]
     );
-    let sheets: Vec<_> = report["rows"].as_array().unwrap().iter().map(|r| r["sheet"].as_str().unwrap().to_string()).collect();
+    let sheets: Vec<_> =
+        report["rows"].as_array().unwrap().iter().map(|r| r["sheet"].as_str().unwrap().to_string()).collect();
     assert_eq!(sheets, ["custom", "custom", "custom", "custom", "custom", "periods"]);
     assert_eq!(
         errors(&report),
@@ -134,7 +148,12 @@ fn a_period_row_naming_no_streak_is_an_error_on_its_own_cell() {
     dir.write("custom.csv", custom_sheet());
     dir.write("periods.csv", format!("{PERIODS}Ghost,2026-08-01,2026-08-10,,,,\n"));
     let (report, _) = dir.dry_run("custom.csv", &["--periods", "periods.csv"], 1);
-    let ghost = report["rows"].as_array().unwrap().iter().find(|r| r["sheet"] == "periods" && r["row"] == 9).expect("periods row 9 reported");
+    let ghost = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["sheet"] == "periods" && r["row"] == 9)
+        .expect("periods row 9 reported");
     assert_eq!(ghost["name"], "Ghost");
     assert_eq!(ghost["errors"].as_array().unwrap().len(), 1);
     let problem = &ghost["errors"][0];

@@ -118,9 +118,11 @@ proptest! {
 fn plausible(kind: Kind) -> BoxedStrategy<Value> {
     let text = |s: &'static str| Value::Text(s.to_string());
     match kind {
-        Kind::Enum(allowed) => prop::sample::select(allowed.to_vec()).prop_map(move |s| text(s)).boxed(),
+        Kind::Enum(allowed) => prop::sample::select(allowed.to_vec()).prop_map(text).boxed(),
         Kind::Bool => prop_oneof![any::<bool>().prop_map(Value::Bool), Just(text("yes")), Just(text("0"))].boxed(),
-        Kind::Int { .. } => prop_oneof![(1i64..6).prop_map(Value::Int), (1i64..6).prop_map(|n| Value::Number(n as f64))].boxed(),
+        Kind::Int { .. } => {
+            prop_oneof![(1i64..6).prop_map(Value::Int), (1i64..6).prop_map(|n| Value::Number(n as f64))].boxed()
+        }
         Kind::Date => prop_oneof![
             (0i64..800).prop_map(|d| Value::Date(day(d))),
             (0i64..800).prop_map(|d| Value::Text(day(d).date().to_string())),
@@ -129,7 +131,9 @@ fn plausible(kind: Kind) -> BoxedStrategy<Value> {
         Kind::TimeZone => prop::sample::select(vec!["Asia/Kolkata", "Europe/London", "UTC"]).prop_map(text).boxed(),
         Kind::JsonObject => Just(text("{\"a\":1}")).boxed(),
         Kind::IdList => prop::sample::select(vec!["101", "101;102", "7"]).prop_map(text).boxed(),
-        Kind::AmountList | Kind::Amount => prop_oneof![(0u32..1000).prop_map(|n| Value::Number(n as f64)), Just(text("1;2;3"))].boxed(),
+        Kind::AmountList | Kind::Amount => {
+            prop_oneof![(0u32..1000).prop_map(|n| Value::Number(n as f64)), Just(text("1;2;3"))].boxed()
+        }
         Kind::LevelList => prop::sample::select(vec!["1", "1;2", "2;3"]).prop_map(text).boxed(),
         Kind::Text { .. } => "[A-Za-z ]{1,20}".prop_map(Value::Text).boxed(),
     }
@@ -158,10 +162,8 @@ fn arbitrary_value() -> impl Strategy<Value = Value> {
 
 /// One row of every template column: each cell plausible or arbitrary.
 fn row_values() -> impl Strategy<Value = Vec<Value>> {
-    let cells: Vec<BoxedStrategy<Value>> = COLUMNS
-        .iter()
-        .map(|c| prop_oneof![3 => plausible(c.kind), 1 => arbitrary_value()].boxed())
-        .collect();
+    let cells: Vec<BoxedStrategy<Value>> =
+        COLUMNS.iter().map(|c| prop_oneof![3 => plausible(c.kind), 1 => arbitrary_value()].boxed()).collect();
     cells
 }
 

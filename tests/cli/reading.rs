@@ -132,12 +132,33 @@ fn crlf_line_ends_keep_spreadsheet_row_numbers() {
 
 #[test]
 fn each_delimiter_is_detected_from_the_header_line() {
-    let header = ["name", "description", "frequency_type", "total_periods", "start_date", "target_entity", "target_type", "default_value"];
+    let header = [
+        "name",
+        "description",
+        "frequency_type",
+        "total_periods",
+        "start_date",
+        "target_entity",
+        "target_type",
+        "default_value",
+    ];
     for sep in [',', ';', '\t', '|'] {
         let dir = TestDir::new();
         let mut text = line(&header, sep) + "\n";
         // Commas, semicolons and pipes inside values: quoted where they are the delimiter.
-        text += &(line(&["Per period", "Buy, then buy again; and again | thrice", "WEEKLY", "3", "2026-07-04", "TRANSACTION", "SALES", "100;200;300"], sep) + "\n");
+        text += &(line(
+            &[
+                "Per period",
+                "Buy, then buy again; and again | thrice",
+                "WEEKLY",
+                "3",
+                "2026-07-04",
+                "TRANSACTION",
+                "SALES",
+                "100;200;300",
+            ],
+            sep,
+        ) + "\n");
         text += &(line(&["Broken", "x", "WEEKLY", "three", "2026-07-04", "TRANSACTION", "SALES", "1"], sep) + "\n");
         dir.write("sep.csv", text);
         let (report, payloads) = dir.dry_run("sep.csv", &[], 1);
@@ -156,11 +177,24 @@ fn each_delimiter_is_detected_from_the_header_line() {
 #[test]
 fn a_quoted_newline_keeps_one_record_on_one_spreadsheet_row() {
     let dir = TestDir::new();
-    let header = ["name", "description", "frequency_type", "total_periods", "start_date", "target_entity", "target_type", "default_value"];
+    let header = [
+        "name",
+        "description",
+        "frequency_type",
+        "total_periods",
+        "start_date",
+        "target_entity",
+        "target_type",
+        "default_value",
+    ];
     let mut text = line(&header, ',') + "\n";
-    text += &(line(&["Multi", "line one\nline two\nline three", "WEEKLY", "3", "2026-07-04", "TRANSACTION", "SALES", "500"], ',') + "\n");
+    text += &(line(
+        &["Multi", "line one\nline two\nline three", "WEEKLY", "3", "2026-07-04", "TRANSACTION", "SALES", "500"],
+        ',',
+    ) + "\n");
     text += &(line(&["After", "x", "WEKLY", "3", "2026-07-04", "TRANSACTION", "SALES", "500"], ',') + "\n");
-    text += &(line(&["Windows", "first\r\nsecond", "WEEKLY", "3", "2026-07-04", "TRANSACTION", "SALES", "500"], ',') + "\n");
+    text += &(line(&["Windows", "first\r\nsecond", "WEEKLY", "3", "2026-07-04", "TRANSACTION", "SALES", "500"], ',')
+        + "\n");
     text += &(line(&["Last", "y", "WEEKLY", "3", "2026-07-04", "TRANSACTION", "SALES", "lots"], ',') + "\n");
     dir.write("newlines.csv", text);
     let (report, payloads) = dir.dry_run("newlines.csv", &[], 1);
@@ -200,7 +234,9 @@ fn an_empty_line_still_counts_as_a_row() {
     let mut bad = ok_row("Fifth");
     bad[1] = "WEKLY";
     // Rows 3 and 4 are empty lines (no delimiters at all), as hand-edited files have them.
-    let text = [line(&HEADER, ','), line(&ok_row("Second"), ','), String::new(), String::new(), line(&bad, ',')].join("\n") + "\n";
+    let text = [line(&HEADER, ','), line(&ok_row("Second"), ','), String::new(), String::new(), line(&bad, ',')]
+        .join("\n")
+        + "\n";
     dir.write("gaps.csv", text);
     let (report, _) = dir.dry_run("gaps.csv", &[], 1);
     assert_eq!(statuses(&report), vec![(2, "valid".into()), (5, "invalid".into())]);
@@ -371,13 +407,13 @@ fn xlsx_rows_are_numbered_as_excel_shows_them() {
         &[(
             "streaks",
             vec![
-                vec![],                                      // row 1 empty: the header is on row 2
-                header_cells(),                              // row 2
-                ok_cells("Third"),                           // row 3
-                vec![X::Blank, t("   "), X::Blank],          // row 4: only spaces, skipped
-                bad,                                         // row 5
-                vec![],                                      // row 6 empty
-                ok_cells("Seventh"),                         // row 7
+                vec![],                             // row 1 empty: the header is on row 2
+                header_cells(),                     // row 2
+                ok_cells("Third"),                  // row 3
+                vec![X::Blank, t("   "), X::Blank], // row 4: only spaces, skipped
+                bad,                                // row 5
+                vec![],                             // row 6 empty
+                ok_cells("Seventh"),                // row 7
             ],
         )],
     );
@@ -422,24 +458,89 @@ pub fn formats_book() -> Vec<(&'static str, Rows)> {
     let streaks = vec![
         header,
         vec![
-            t("Weekend Shopper"), t("Shop three weekends in a row"), B(true), t("WEEKLY"), N(1.0), N(3.0),
-            d(2026, 7, 4), t("Asia/Kolkata"), N(75000001.0), B(false), t("TRANSACTION"), t("SALES"),
-            t("TRANSACTION"), N(500.0), Blank, Blank, Blank, t("101;102"), t("2;3"),
+            t("Weekend Shopper"),
+            t("Shop three weekends in a row"),
+            B(true),
+            t("WEEKLY"),
+            N(1.0),
+            N(3.0),
+            d(2026, 7, 4),
+            t("Asia/Kolkata"),
+            N(75000001.0),
+            B(false),
+            t("TRANSACTION"),
+            t("SALES"),
+            t("TRANSACTION"),
+            N(500.0),
+            Blank,
+            Blank,
+            Blank,
+            t("101;102"),
+            t("2;3"),
         ],
         vec![
-            t("Gem Collector"), Blank, B(false), t("MONTHLY"), N(1.0), N(4.0), d(2026, 1, 31), Blank, Blank,
-            B(true), t("ALTERNATE_CURRENCIES"), t("ALL"), t("IMPORT"), t("10;20;30;40"), Blank, t("GEMS"),
-            N(973.0), Blank, Blank,
+            t("Gem Collector"),
+            Blank,
+            B(false),
+            t("MONTHLY"),
+            N(1.0),
+            N(4.0),
+            d(2026, 1, 31),
+            Blank,
+            Blank,
+            B(true),
+            t("ALTERNATE_CURRENCIES"),
+            t("ALL"),
+            t("IMPORT"),
+            t("10;20;30;40"),
+            Blank,
+            t("GEMS"),
+            N(973.0),
+            Blank,
+            Blank,
         ],
         vec![],
         vec![
-            t("Festival Week"), t("Check in during the festival"), Blank, t("CUSTOM"), Blank, Blank, Blank,
-            Blank, Blank, Blank, t("EVENT"), t("COUNT"), Blank, N(1.0), t("CheckIn"), Blank, Blank, Blank,
+            t("Festival Week"),
+            t("Check in during the festival"),
+            Blank,
+            t("CUSTOM"),
+            Blank,
+            Blank,
+            Blank,
+            Blank,
+            Blank,
+            Blank,
+            t("EVENT"),
+            t("COUNT"),
+            Blank,
+            N(1.0),
+            t("CheckIn"),
+            Blank,
+            Blank,
+            Blank,
             Blank,
         ],
         vec![
-            t("Broken"), Blank, B(true), t("FORTNIGHTLY"), N(1.0), N(2.5), N(46204.0), Blank, Blank, Blank,
-            t("TRANSACTION"), t("VISIT"), Blank, N(1.0), Blank, Blank, Blank, Blank, Blank,
+            t("Broken"),
+            Blank,
+            B(true),
+            t("FORTNIGHTLY"),
+            N(1.0),
+            N(2.5),
+            N(46204.0),
+            Blank,
+            Blank,
+            Blank,
+            t("TRANSACTION"),
+            t("VISIT"),
+            Blank,
+            N(1.0),
+            Blank,
+            Blank,
+            Blank,
+            Blank,
+            Blank,
         ],
     ];
     let periods = vec![
@@ -480,7 +581,10 @@ fn formats_workbook_reads_to_the_expected_bodies() {
         errors(&report),
         vec![e(6, "D6", "invalid_enum"), e(6, "F6", "invalid_number"), e(6, "G6", "invalid_date")]
     );
-    assert_eq!(payload_names(&payloads), vec![(2, "Weekend Shopper".into()), (3, "Gem Collector".into()), (5, "Festival Week".into())]);
+    assert_eq!(
+        payload_names(&payloads),
+        vec![(2, "Weekend Shopper".into()), (3, "Gem Collector".into()), (5, "Festival Week".into())]
+    );
 
     let weekend = &payloads[0]["body"];
     assert_eq!(weekend["description"], "Shop three weekends in a row");
@@ -551,7 +655,10 @@ fn committed_xlsx_fixture_is_the_one_the_test_builds() {
     let (_, fresh) = formats_xlsx_run(&dir);
     std::fs::copy(fixture("formats.xlsx"), dir.join("committed.xlsx")).expect("fixture formats.xlsx");
     let (_, committed) = dir.dry_run("committed.xlsx", &[], 1);
-    assert_eq!(committed, fresh, "tests/fixtures/formats.xlsx is stale: rebuild the fixtures (tests/fixtures/README.md)");
+    assert_eq!(
+        committed, fresh,
+        "tests/fixtures/formats.xlsx is stale: rebuild the fixtures (tests/fixtures/README.md)"
+    );
 }
 
 #[test]

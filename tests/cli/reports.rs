@@ -16,7 +16,7 @@ fn errors_csv() -> String {
         "Weekend Shopper,WEEKLY,3,2026-07-04,TRANSACTION,SALES,500", // 2 valid
         "=1+1,WEKLY,3,2026-07-04,TRANSACTION,SALES,500",             // 3 B3 invalid_enum
         "Gem Hunt,WEEKLY,3,03/04/2026,TRANSACTION,SALES,-5",         // 4 D4 ambiguous_date, G4 out_of_range
-        ",,,,,,",                                                     // 5 blank (as Excel exports it)
+        ",,,,,,",                                                    // 5 blank (as Excel exports it)
         "weekend shopper,WEEKLY,3,2026-07-04,TRANSACTION,SALES,500", // 6 A6 duplicate_name
         "Till Seven,WEEKLY,3,2026-07-04,TRANSACTION,SALEZ,500",      // 7 F7 invalid_enum
         " Padded ,WEEKLY,3,2026-07-04,TRANSACTION,SALES,500",        // 8 A8 trimmed (warning)
@@ -153,8 +153,7 @@ fn csv_report_has_one_line_per_problem_and_escapes_formulas() {
     let json_report = dir.json("out.json");
     let text = dir.read("out.csv");
     let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes());
-    let records: Vec<Vec<String>> =
-        reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
+    let records: Vec<Vec<String>> = reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
     assert_eq!(records[0], ["sheet", "row", "name", "status", "column", "cell", "code", "message", "target_group_id"]);
 
     // (row, name, status, column, cell, code), in report order; problems of a row in any order.
@@ -201,7 +200,8 @@ fn csv_report_has_one_line_per_problem_and_escapes_formulas() {
             .find(|p| p["cell"] == r[5].as_str())
             .unwrap_or_else(|| panic!("no JSON problem at {}", r[5]));
         let message = problem["message"].as_str().unwrap();
-        let escaped = if message.starts_with(['=', '+', '-', '@']) { format!("'{message}") } else { message.to_string() };
+        let escaped =
+            if message.starts_with(['=', '+', '-', '@']) { format!("'{message}") } else { message.to_string() };
         assert!(r[7].starts_with(&escaped), "{}: {:?} vs {escaped:?}", r[5], r[7]);
     }
     // No field of the CSV report starts like a formula.
@@ -231,10 +231,26 @@ fn xlsx_report_keeps_positions_and_annotates_bad_cells() {
     let main = read_sheet(&path, "errors");
     // Header, then the added status and message columns.
     let header: Vec<String> = (0..9).map(|c| text_at(&main, 0, c)).collect();
-    assert_eq!(header, ["name", "frequency_type", "total_periods", "start_date", "target_entity", "target_type", "default_value", "status", "message"]);
+    assert_eq!(
+        header,
+        [
+            "name",
+            "frequency_type",
+            "total_periods",
+            "start_date",
+            "target_entity",
+            "target_type",
+            "default_value",
+            "status",
+            "message"
+        ]
+    );
     // Rows where they were: spreadsheet row n is index n-1; the blank row 5 stays blank.
     let names: Vec<String> = (1..9).map(|r| text_at(&main, r, 0)).collect();
-    assert_eq!(names, ["Weekend Shopper", "=1+1", "Gem Hunt", "", "weekend shopper", "Till Seven", " Padded ", "@Mention"]);
+    assert_eq!(
+        names,
+        ["Weekend Shopper", "=1+1", "Gem Hunt", "", "weekend shopper", "Till Seven", " Padded ", "@Mention"]
+    );
     assert_eq!(at(&main, 6, 5), Data::String("SALEZ".into()), "F7 holds the bad value of F7");
     assert_eq!(at(&main, 3, 3), Data::String("03/04/2026".into()));
     let status: Vec<String> = (1..9).map(|r| text_at(&main, r, 7)).collect();
@@ -255,11 +271,8 @@ fn xlsx_report_keeps_positions_and_annotates_bad_cells() {
     let comments: Vec<String> = zip_names(&path).into_iter().filter(|n| n.starts_with("xl/comments")).collect();
     assert_eq!(comments.len(), 1, "one comments part for the main sheet: {comments:?}");
     let notes = zip_part(&path, &comments[0]);
-    let refs: BTreeSet<String> = notes
-        .split("<comment ref=\"")
-        .skip(1)
-        .map(|s| s[..s.find('"').unwrap()].to_string())
-        .collect();
+    let refs: BTreeSet<String> =
+        notes.split("<comment ref=\"").skip(1).map(|s| s[..s.find('"').unwrap()].to_string()).collect();
     let expected: BTreeSet<String> =
         ["B3", "D4", "G4", "A6", "F7", "C9", "F9", "G9"].iter().map(|s| s.to_string()).collect();
     assert_eq!(refs, expected);
@@ -319,9 +332,9 @@ fn xlsx_report_summary_sheet_counts_rows_and_codes() {
     for (k, v) in &expected {
         assert_eq!(values.get(k), Some(v), "summary `{k}` in {values:?}");
     }
-    let codes: BTreeSet<&String> = values.keys().filter(|k| k.contains('_') && !k.contains(' ') && *k != "not_sent").collect();
-    let expected_codes: BTreeSet<&String> =
-        expected.keys().filter(|k| k.contains('_') && *k != "not_sent").collect();
+    let codes: BTreeSet<&String> =
+        values.keys().filter(|k| k.contains('_') && !k.contains(' ') && *k != "not_sent").collect();
+    let expected_codes: BTreeSet<&String> = expected.keys().filter(|k| k.contains('_') && *k != "not_sent").collect();
     assert_eq!(codes, expected_codes, "no other codes are counted");
 }
 
@@ -364,7 +377,13 @@ fn xlsx_report_retry_sheet_holds_exactly_the_invalid_rows_in_template_form() {
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|r| r["errors"].as_array().unwrap().iter().map(move |p| (r["name"].as_str().unwrap().to_string(), p["code"].as_str().unwrap().to_string())))
+        .flat_map(|r| {
+            r["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |p| (r["name"].as_str().unwrap().to_string(), p["code"].as_str().unwrap().to_string()))
+        })
         .collect();
     let expected: BTreeSet<(String, String)> = [
         ("=1+1", "invalid_enum"),
@@ -464,7 +483,8 @@ fn quiet_prints_nothing_on_success() {
 fn a_fully_valid_sheet_exits_0_and_says_so_in_every_report() {
     let dir = TestDir::new();
     dir.write("ok.csv", csv(&[&ok_row("One"), &ok_row("Two")]));
-    dir.run(&["validate", "ok.csv", "--report", "r.json", "--report", "r.csv", "--report", "r.xlsx", "--quiet"]).code(0);
+    dir.run(&["validate", "ok.csv", "--report", "r.json", "--report", "r.csv", "--report", "r.xlsx", "--quiet"])
+        .code(0);
     assert_eq!(dir.json("r.json")["summary"]["invalid"], 0);
     assert_eq!(
         dir.read("r.csv"),
@@ -479,7 +499,10 @@ fn a_fully_valid_sheet_exits_0_and_says_so_in_every_report() {
 fn csv_report_lists_an_unknown_column_once() {
     let dir = TestDir::new();
     let header = [&HEADER[..], &["descripton"]].concat();
-    dir.write("typo.csv", line(&header, ',') + "\n" + &line(&ok_row("One"), ',') + ",hello\n" + &line(&ok_row("Two"), ',') + ",bye\n");
+    dir.write(
+        "typo.csv",
+        line(&header, ',') + "\n" + &line(&ok_row("One"), ',') + ",hello\n" + &line(&ok_row("Two"), ',') + ",bye\n",
+    );
     dir.run(&["validate", "typo.csv", "--report", "r.csv", "--quiet"]).code(0);
     let text = dir.read("r.csv");
     let warnings: Vec<&str> = text.lines().filter(|l| l.contains("unknown_column")).collect();

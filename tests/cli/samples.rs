@@ -51,7 +51,8 @@ fn with_errors_csv_reports_exactly_the_problems_of_the_samples_readme() {
     expected.sort();
     let mut got = problems(&report);
     got.sort();
-    let got: Vec<(u64, &str, &str, &str)> = got.iter().map(|(r, col, cell, code)| (*r, col.as_str(), cell.as_str(), code.as_str())).collect();
+    let got: Vec<(u64, &str, &str, &str)> =
+        got.iter().map(|(r, col, cell, code)| (*r, col.as_str(), cell.as_str(), code.as_str())).collect();
     assert_eq!(got, expected);
 
     // The one sheet-level warning: the `notes` column.

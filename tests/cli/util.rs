@@ -147,7 +147,13 @@ impl TestDir {
         if let Ok(entries) = std::fs::read_dir(self.path()) {
             let mut names: Vec<_> = entries
                 .flatten()
-                .map(|e| format!("{} ({} bytes)", e.file_name().to_string_lossy(), e.metadata().map(|m| m.len()).unwrap_or(0)))
+                .map(|e| {
+                    format!(
+                        "{} ({} bytes)",
+                        e.file_name().to_string_lossy(),
+                        e.metadata().map(|m| m.len()).unwrap_or(0)
+                    )
+                })
                 .collect();
             names.sort();
             for n in names {
@@ -256,13 +262,15 @@ pub const HEADER: [&str; 7] =
 pub fn line(cells: &[&str], sep: char) -> String {
     cells
         .iter()
-        .map(|c| {
-            if c.contains([sep, '"', '\n', '\r']) {
-                format!("\"{}\"", c.replace('"', "\"\""))
-            } else {
-                c.to_string()
-            }
-        })
+        .map(
+            |c| {
+                if c.contains([sep, '"', '\n', '\r']) {
+                    format!("\"{}\"", c.replace('"', "\"\""))
+                } else {
+                    c.to_string()
+                }
+            },
+        )
         .collect::<Vec<_>>()
         .join(&sep.to_string())
 }
