@@ -701,3 +701,33 @@ fn a_table_that_starts_in_column_b_keeps_its_cell_letters() {
     assert_eq!(errors(&report), vec![e(4, "C4", "invalid_enum")]);
     assert_eq!(payloads, vec![json!({"row": 3, "body": ok_body("Good")})]);
 }
+
+#[test]
+fn a_large_sheet_keeps_input_order_and_finds_duplicates_across_the_whole_file() {
+    // 20 000 rows: more than one validation batch, read while earlier rows are validated.
+    let dir = TestDir::new();
+    let mut text = line(&HEADER, ',') + "\n";
+    for i in 0..20_000 {
+        let row = match i {
+            8_999 => "Broken,WEKLY,3,2026-07-04,TRANSACTION,SALES,1".to_string(),
+            14_999 => "STREAK 3,WEEKLY,3,2026-07-04,TRANSACTION,SALES,1".to_string(),
+            _ => format!("Streak {i},WEEKLY,3,2026-07-04,TRANSACTION,SALES,{i}"),
+        };
+        text += &row;
+        text.push('\n');
+    }
+    dir.write("big.csv", text);
+    let (report, payloads) = dir.dry_run("big.csv", &[], 1);
+    assert_eq!(report["summary"]["rows"], 20_000);
+    assert_eq!(report["summary"]["invalid"], 2);
+    assert_eq!(errors(&report), vec![e(9_001, "B9001", "invalid_enum"), e(15_001, "A15001", "duplicate_name")]);
+    assert!(error_at(&report, "A15001")["message"].as_str().unwrap().contains("row 5"));
+    let rows: Vec<u64> = statuses(&report).iter().map(|(r, _)| *r).collect();
+    assert_eq!(rows, (2..20_002).collect::<Vec<u64>>(), "every row, in input order");
+    let payload_rows: Vec<u64> = payloads.iter().map(|p| p["row"].as_u64().unwrap()).collect();
+    let expected: Vec<u64> = (2..20_002).filter(|r| *r != 9_001 && *r != 15_001).collect();
+    assert_eq!(payload_rows, expected);
+    let last = payloads.last().unwrap();
+    assert_eq!((last["row"].clone(), last["body"]["name"].clone()), (json!(20_001), json!("Streak 19999")));
+    assert_eq!(last["body"]["targets"][0]["defaultValues"][0]["defaultValue"], 19_999);
+}
