@@ -510,3 +510,28 @@ fn csv_report_lists_an_unknown_column_once() {
     assert!(warnings[0].contains(",H1,unknown_column,"), "{}", warnings[0]);
     assert!(warnings[0].contains("description"), "it suggests the right name: {}", warnings[0]);
 }
+
+#[test]
+fn xlsx_report_of_a_workbook_with_the_header_lower_down_keeps_every_position() {
+    use crate::book::{d, t, texts, write_book, X};
+    let dir = TestDir::new();
+    let ok =
+        |name: &str| vec![t(name), t("WEEKLY"), X::N(3.0), d(2026, 7, 4), t("TRANSACTION"), t("SALES"), X::N(500.0)];
+    let mut bad = ok("Bad");
+    bad[2] = X::N(0.0);
+    write_book(&dir.join("low.xlsx"), &[("streaks", vec![vec![], vec![], texts(&HEADER), ok("Good"), vec![], bad])]);
+    dir.run(&["validate", "low.xlsx", "--report", "r.xlsx", "--report", "r.json", "--quiet"]).code(1);
+    assert_eq!(errors(&dir.json("r.json")), vec![e(6, "C6", "out_of_range")]);
+    let path = dir.join("r.xlsx");
+    let main = read_sheet(&path, "streaks");
+    assert_eq!(text_at(&main, 2, 0), "name", "the header stays on row 3");
+    assert_eq!(text_at(&main, 2, 7), "status");
+    assert_eq!(text_at(&main, 3, 0), "Good");
+    assert_eq!(text_at(&main, 5, 0), "Bad");
+    assert_eq!(at(&main, 5, 2), Data::Float(0.0), "C6 holds the bad value");
+    assert_eq!((text_at(&main, 3, 7), text_at(&main, 5, 7)), ("valid".to_string(), "invalid".to_string()));
+    let comments: Vec<String> = zip_names(&path).into_iter().filter(|n| n.starts_with("xl/comments")).collect();
+    let notes = zip_part(&path, &comments[0]);
+    assert_eq!(notes.matches("<comment ref=").count(), 1);
+    assert!(notes.contains("<comment ref=\"C6\""), "{notes}");
+}
