@@ -117,6 +117,12 @@ pub fn edit_zip_part(path: &Path, name: &str, edit: impl FnOnce(String) -> Strin
 /// Removes the cached value of the formula in `cell` of the first sheet, as files written by
 /// scripts (and never opened in Excel) have them: `<c r="C2"><f>1+2</f></c>`.
 pub fn strip_cached_value(path: &Path, cell: &str) {
+    replace_cached_value(path, cell, "");
+}
+
+/// Replaces the `<v>…</v>` of the formula in `cell` of the first sheet with `with` (for
+/// instance an empty `<v></v>` or `<v/>`, as other writers leave an uncalculated formula).
+pub fn replace_cached_value(path: &Path, cell: &str, with: &str) {
     edit_zip_part(path, "xl/worksheets/sheet1.xml", |xml| {
         let at = xml.find(&format!("<c r=\"{cell}\"")).unwrap_or_else(|| panic!("no cell {cell} in\n{xml}"));
         let end = at + xml[at..].find("</c>").expect("cell end");
@@ -124,7 +130,7 @@ pub fn strip_cached_value(path: &Path, cell: &str) {
         assert!(cell_xml.contains("<f>"), "{cell} is not a formula: {cell_xml}");
         let v_start = at + cell_xml.find("<v>").expect("cached value");
         let v_end = at + cell_xml.find("</v>").expect("cached value end") + "</v>".len();
-        format!("{}{}", &xml[..v_start], &xml[v_end..])
+        format!("{}{with}{}", &xml[..v_start], &xml[v_end..])
     });
 }
 
