@@ -66,7 +66,7 @@ pub fn validate_file(
     let (periods_sheet, periods_source) = load_periods(path, options, opened.periods, &dates)?;
     let main = opened.main;
     let info = main.info().clone();
-    let phase = progress.phase("validating", None, false);
+    let phase = progress.phase("validating", None);
 
     let (tx, rx) = sync_channel::<Result<Vec<RawRow>, InputError>>(BATCHES_AHEAD);
     let mut summary = InputSummary {

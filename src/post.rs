@@ -74,7 +74,7 @@ pub async fn post_all(
             _ => todo.push((i, previous.in_flight.contains_key(&row.row))),
         }
     }
-    let phase = progress.phase("posting", Some(todo.len() as u64), false);
+    let phase = progress.phase("posting", Some(todo.len() as u64));
     let permits = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut tasks: JoinSet<(usize, Result<(Posted, bool), Stop>)> = JoinSet::new();
     let mut stop: Option<Stop> = None;

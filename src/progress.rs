@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::time::Instant;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// How the run reports its progress on stderr.
 #[derive(Clone)]
@@ -39,26 +39,27 @@ impl Progress {
     }
 
     /// A phase counting `unit`s; `total` draws a bar with an ETA, `None` a spinner with a rate.
-    pub fn phase(&self, label: &'static str, total: Option<u64>, bytes: bool) -> Phase {
+    pub fn phase(&self, label: &'static str, total: Option<u64>) -> Phase {
         let bar = self.multi.as_ref().map(|m| {
-            let bar = match total {
-                Some(t) => ProgressBar::new(t),
-                None => ProgressBar::new_spinner(),
-            };
-            let template = match (total.is_some(), bytes) {
-                (true, true) => {
-                    "{prefix:>10} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}"
-                }
-                (true, false) => {
-                    "{prefix:>10} [{bar:30}] {pos}/{len} rows {per_sec} ETA {eta} {msg}"
-                }
-                _ => "{prefix:>10} {spinner} {pos} rows {per_sec} {msg}",
+            // Hidden until added: a bar drawn on its own first would leave a stray line above.
+            let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::hidden());
+            let template = if total.is_some() {
+                "{prefix:>10} [{bar:30}] {pos}/{len} rows {rate} ETA {eta} {msg}"
+            } else {
+                "{prefix:>10} {spinner} {pos} rows {rate} {msg}"
             };
             if let Ok(style) = ProgressStyle::with_template(template) {
-                bar.set_style(style.progress_chars("=> "));
+                let style = style
+                    .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0}/s", s.per_sec());
+                    })
+                    .progress_chars("=> ");
+                bar.set_style(style);
             }
             bar.set_prefix(label);
-            m.add(bar)
+            let bar = m.add(bar);
+            bar.enable_steady_tick(std::time::Duration::from_millis(100));
+            bar
         });
         Phase {
             bar,
@@ -91,11 +92,17 @@ impl Phase {
     /// Ends the phase with a one-line account of it.
     pub fn finish(self, summary: &str) {
         let secs = self.started.elapsed().as_secs_f64();
-        if let Some(b) = &self.bar {
-            b.finish_and_clear();
-        }
-        if self.bar.is_some() || self.plain {
-            eprintln!("{:>10} {summary} in {secs:.2}s", self.label);
+        let line = format!("{summary} in {secs:.2}s");
+        match &self.bar {
+            // The bar turns into its own summary line, so no half-drawn frame is left behind.
+            Some(b) => {
+                if let Ok(style) = ProgressStyle::with_template("{prefix:>10} {msg}") {
+                    b.set_style(style);
+                }
+                b.finish_with_message(line);
+            }
+            None if self.plain => eprintln!("{:>10} {line}", self.label),
+            None => {}
         }
     }
 }
