@@ -9,7 +9,9 @@ use proptest::prelude::*;
 use serde_json::Value as Json;
 
 use streak_import::clock::Now;
-use streak_import::columns::{Kind, COLUMNS};
+use streak_import::columns::{
+    target_types_for, Col, Kind, COLUMNS, EVALUATION_TYPES, STREAK_TRACKING_TYPES, TARGET_ENTITIES, TRACKING_TYPES,
+};
 use streak_import::header::map_columns;
 use streak_import::outcome::{RowOutcome, Status};
 use streak_import::periods::PeriodsSheet;
@@ -238,6 +240,74 @@ fn check_body(body: &Json) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// A row that satisfies every rule of SPEC §3: an entity with one of its own target types and
+/// the fields that pair needs, a generated frequency, levels within the periods.
+fn coherent_row() -> impl Strategy<Value = Vec<Value>> {
+    let entity_and_type = prop::sample::select(TARGET_ENTITIES.to_vec())
+        .prop_flat_map(|e| (Just(e), prop::sample::select(target_types_for(e).to_vec())));
+    let generated = prop::sample::select(vec!["DAILY", "WEEKLY", "MONTHLY", "QUARTERLY", "HALF_YEARLY", "YEARLY"]);
+    let tracking = prop::sample::select(TRACKING_TYPES.to_vec()).prop_flat_map(|t| {
+        let evaluation = if STREAK_TRACKING_TYPES.contains(&t) {
+            Just("FIXED_CALENDAR_WINDOW").boxed()
+        } else {
+            prop::sample::select(EVALUATION_TYPES.to_vec()).boxed()
+        };
+        (Just(t), evaluation)
+    });
+    (
+        "[A-Za-z][A-Za-z0-9 ]{0,30}",
+        entity_and_type,
+        generated,
+        tracking,
+        (1i64..5, 1i64..13, 0i64..800),
+        (0u32..100_000, any::<bool>(), prop::sample::select(vec!["", "Asia/Kolkata", "America/New_York", "UTC"])),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(
+                name,
+                (entity, target_type),
+                frequency_type,
+                (tracking, evaluation),
+                (frequency, total, start),
+                (amount, active, zone),
+                levels,
+            )| {
+                let mut cells = vec![Value::Empty; COLUMNS.len()];
+                let mut set = |col: Col, v: Value| cells[col as usize] = v;
+                let text = |s: &str| Value::Text(s.to_string());
+                set(Col::Name, Value::Text(name));
+                set(Col::Active, Value::Bool(active));
+                set(Col::TrackingType, text(tracking));
+                set(Col::EvaluationType, text(evaluation));
+                set(Col::FrequencyType, text(frequency_type));
+                set(Col::Frequency, Value::Int(frequency));
+                set(Col::TotalPeriods, Value::Number(total as f64));
+                set(Col::StartDate, Value::Date(day(start)));
+                set(Col::TimeZone, text(zone));
+                set(Col::TargetEntity, text(entity));
+                set(Col::TargetType, text(target_type));
+                set(Col::DefaultValue, Value::Number(amount as f64 / 100.0));
+                if entity == "EVENT" {
+                    set(Col::EventName, text("CheckIn"));
+                }
+                if entity == "ALTERNATE_CURRENCIES" {
+                    set(Col::AlternateCurrencyId, text("GEMS"));
+                    set(Col::ProgramId, text("973"));
+                }
+                if matches!(target_type, "EVENT_ATTRIBUTE" | "EXTENDED_FIELD") {
+                    set(Col::AttributeName, text("steps"));
+                }
+                if levels {
+                    let last = if total == 1 { String::from("1") } else { format!("1;{total}") };
+                    set(Col::StreakLevels, Value::Text(last));
+                }
+                set(Col::StoreIds, text("101;102"));
+                cells
+            },
+        )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..config() })]
 
@@ -247,6 +317,31 @@ proptest! {
         let raw = RawRow { row, cells: Cells::Book(cells) };
         let outcome = validate_row(&raw, &ctx);
         check_outcome(&outcome, row)?;
+    }
+
+    #[test]
+    fn a_coherent_row_is_valid_and_its_body_keeps_the_period_rules(cells in coherent_row(), row in 2u32..100_000) {
+        let ctx = context();
+        let raw = RawRow { row, cells: Cells::Book(cells) };
+        let outcome = validate_row(&raw, &ctx);
+        prop_assert_eq!(outcome.status, Status::Valid, "{:?}", outcome.errors);
+        check_outcome(&outcome, row)?;
+    }
+
+    #[test]
+    fn a_coherent_row_with_a_few_cells_replaced_still_says_why(
+        cells in coherent_row(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), arbitrary_value()), 1..4),
+        row in 2u32..100_000,
+    ) {
+        let mut cells = cells;
+        for (i, v) in edits {
+            let at = i.index(cells.len());
+            cells[at] = v;
+        }
+        let ctx = context();
+        let raw = RawRow { row, cells: Cells::Book(cells) };
+        check_outcome(&validate_row(&raw, &ctx), row)?;
     }
 }
 
