@@ -328,7 +328,12 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
     let currency = r.text(Col::AlternateCurrencyId);
     let program = r.int(Col::ProgramId);
     let (currency, program) = if entity == Some("ALTERNATE_CURRENCIES") {
-        let why = " for target_entity ALTERNATE_CURRENCIES";
+        let defaulted = r.cell(Col::TargetEntity).is_none_or(|(c, _)| c.is_blank());
+        let why = if defaulted {
+            " for target_entity ALTERNATE_CURRENCIES (the default when target_entity is blank)"
+        } else {
+            " for target_entity ALTERNATE_CURRENCIES"
+        };
         (
             r.require(Col::AlternateCurrencyId, currency, why),
             r.require(Col::ProgramId, program, why),
@@ -581,7 +586,7 @@ fn explicit_periods(
     }
     let Some(specs) = sheet.by_name.get(&key).cloned() else {
         let hint = if sheet.sheet.is_empty() {
-            "add a `periods` sheet to the workbook (or pass --periods FILE for CSV) with streak_name, start_date, end_date"
+            "give its periods (streak_name, start_date, end_date) in a `periods` sheet of the workbook, in `<input name>-periods.csv` beside a CSV, or in a file named with --periods"
         } else {
             "add rows for this streak to the periods sheet"
         };

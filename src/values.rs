@@ -122,7 +122,7 @@ fn plain_decimal(text: &str) -> bool {
         && !(body.contains('.') && frac.is_empty())
 }
 
-fn not_a_number(text: &str) -> Issue {
+fn not_a_number(text: &str, whole: bool) -> Issue {
     let issue = Issue::new(Code::InvalidNumber, format!("`{text}` is not a number"));
     let lower = text.to_ascii_lowercase();
     if lower.contains('e')
@@ -142,6 +142,8 @@ fn not_a_number(text: &str) -> Issue {
             "write it without separators, e.g. {}",
             text.replace(',', "")
         ))
+    } else if whole {
+        issue.hint("write a whole number such as 4")
     } else {
         issue.hint("write a plain number such as 500 or 12.5")
     }
@@ -180,7 +182,7 @@ pub fn integer(cell: &Cell, min: i64, max: i64) -> Result<i64, Issue> {
             let raw = cell.display();
             let t = raw.trim();
             if !plain_decimal(t) {
-                return Err(not_a_number(t));
+                return Err(not_a_number(t, true));
             }
             let (int, frac) = t.split_once('.').unwrap_or((t, ""));
             if frac.bytes().any(|b| b != b'0') {
@@ -235,9 +237,9 @@ pub fn amount(cell: &Cell) -> Result<f64, Issue> {
 
 fn amount_text(t: &str) -> Result<f64, Issue> {
     if !plain_decimal(t) {
-        return Err(not_a_number(t));
+        return Err(not_a_number(t, false));
     }
-    t.parse::<f64>().map_err(|_| not_a_number(t))
+    t.parse::<f64>().map_err(|_| not_a_number(t, false))
 }
 
 fn check_amount(value: f64) -> Result<f64, Issue> {
@@ -289,9 +291,18 @@ pub fn id_list(cell: &Cell) -> Result<Vec<i64>, Issue> {
     if let Cell::Int(_) | Cell::Number(_) = cell {
         return integer(cell, 1, i64::MAX).map(|v| vec![v]);
     }
-    split_items(cell)
+    let items = split_items(cell);
+    let whole = cell.display();
+    items
         .iter()
-        .map(|t| integer(&Cell::Text(t.as_str().into()), 1, i64::MAX))
+        .map(|t| {
+            integer(&Cell::Text(t.as_str().into()), 1, i64::MAX).map_err(|mut issue| {
+                if items.len() > 1 {
+                    issue.message = format!("in `{}`: {}", whole.trim(), issue.message);
+                }
+                issue.hint("write positive whole numbers separated by ;, e.g. 101;102")
+            })
+        })
         .collect()
 }
 
@@ -442,11 +453,12 @@ fn iso_date(t: &str, zone: Option<Tz>) -> Option<Result<NaiveDate, Issue>> {
 }
 
 fn no_such_day(t: &str) -> Issue {
-    Issue::new(
-        Code::InvalidDate,
-        format!("`{t}` is not a real date and time"),
-    )
-    .hint("check the day and month (YYYY-MM-DD, time as THH:mm:ss)")
+    if t.len() == 10 {
+        return Issue::new(Code::InvalidDate, format!("`{t}` is not a real date"))
+            .hint("check the day and the month (YYYY-MM-DD)");
+    }
+    Issue::new(Code::InvalidDate, format!("`{t}` is not a real date and time"))
+        .hint("check the day and month (YYYY-MM-DD) and the time (THH:mm[:ss[.SSS]])")
 }
 
 /// `03/04/2026`: two readings are possible, so the message names both and the tool picks neither.
