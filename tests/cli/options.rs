@@ -142,7 +142,6 @@ fn periods_file_gives_custom_streaks_their_periods() {
 }
 
 #[test]
-#[ignore = "bug: a period row naming no streak is reported with an empty cell and value, not its streak_name cell"]
 fn a_period_row_naming_no_streak_is_an_error_on_its_own_cell() {
     let dir = TestDir::new();
     dir.write("custom.csv", custom_sheet());
