@@ -94,6 +94,8 @@ struct Token {
 
 pub struct Client {
     http: reqwest::Client,
+    /// The Basic header, computed once (empty with OAuth).
+    basic: String,
     config: ApiConfig,
     token: RwLock<Option<Token>>,
     /// One limiter shared by every worker: the user's `--rate-limit`, or, without one, a limit
@@ -157,8 +159,13 @@ impl Client {
             std::num::NonZeroU32::new(per_min).map(|n| (per_min, Arc::new(RateLimiter::direct(Quota::per_minute(n)))))
         });
         let adaptive = limiter.is_none();
+        let basic = match &config.credentials {
+            Credentials::Basic { username, password } => basic_header(username, password),
+            Credentials::OAuth { .. } => String::new(),
+        };
         Ok(Client {
             http,
+            basic,
             config,
             token: RwLock::new(None),
             limiter: std::sync::RwLock::new(limiter),
@@ -220,7 +227,7 @@ impl Client {
 
     async fn auth_header(&self) -> Result<(header::HeaderName, String), AttemptError> {
         match &self.config.credentials {
-            Credentials::Basic { username, password } => Ok((header::AUTHORIZATION, basic_header(username, password))),
+            Credentials::Basic { .. } => Ok((header::AUTHORIZATION, self.basic.clone())),
             Credentials::OAuth { key, secret } => {
                 if let Some(t) = self.token.read().await.as_ref().filter(|t| t.renew_at > Instant::now()) {
                     return Ok((header::HeaderName::from_static("x-cap-api-oauth-token"), t.value.clone()));

@@ -6,13 +6,15 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::api::{Client, PostResult, Posted, Stop};
 use crate::journal::{Entry, Journal, Previous};
 use crate::outcome::{RowOutcome, Status};
 use crate::progress::Progress;
+
+/// The gap between the first workers' starts.
+const STAGGER: std::time::Duration = std::time::Duration::from_millis(1);
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PostCounts {
@@ -75,23 +77,27 @@ pub async fn post_all(
         }
     }
     let phase = progress.phase("posting", Some(todo.len() as u64));
-    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut tasks: JoinSet<(usize, Result<(Posted, bool), Stop>)> = JoinSet::new();
     let mut stop: Option<Stop> = None;
     let (mut created, mut existing, mut failed) = (0u64, 0u64, 0u64);
     let mut pending = todo.into_iter();
+    let mut started = 0usize;
     loop {
         // Start rows while there is room; stop starting once interrupted or stopped.
         while stop.is_none() && !interrupted.load(Ordering::Relaxed) && tasks.len() < concurrency.max(1) {
             let Some((i, in_flight)) = pending.next() else { break };
-            let Ok(permit) = permits.clone().acquire_owned().await else { break };
+            if started > 0 && started < concurrency {
+                // Slow start: the first workers begin a moment apart, so their requests do not
+                // arrive, and come back, as one burst every round trip for the rest of the run.
+                tokio::time::sleep(STAGGER).await;
+            }
+            started += 1;
             let row = &rows[i];
             let Some(body) = row.payload.clone() else { continue };
             let (number, name) = (row.row, row.name.clone());
             let client = client.clone();
             let journal = journal.clone();
             tasks.spawn(async move {
-                let _permit = permit;
                 if in_flight {
                     // An earlier run sent this row and died before recording the answer.
                     if let Some(id) = client.find_id(&name).await {

@@ -27,6 +27,7 @@
 
 mod auth;
 mod faults;
+mod latency;
 mod routes;
 mod rules;
 mod store;
@@ -135,6 +136,7 @@ pub(crate) struct Shared {
     requests: AtomicU64,
     tokens: auth::Tokens,
     faults: faults::Faults,
+    latency: latency::Latency,
     persist: Option<store::Persister>,
 }
 
@@ -184,6 +186,7 @@ impl Sandbox {
         let persist = config.state_file.clone().map(store::Persister::new);
         let shared = Arc::new(Shared {
             faults: faults::Faults::new(&config),
+            latency: latency::Latency::new(Duration::from_millis(config.latency_ms)),
             tokens: auth::Tokens::default(),
             store: Mutex::new(store),
             received: Mutex::new(Vec::new()),
@@ -269,10 +272,9 @@ async fn serve(
                         let router = router.clone();
                         let shared = shared.clone();
                         async move {
+                            let arrived = std::time::Instant::now();
                             shared.requests.fetch_add(1, Ordering::SeqCst);
-                            if shared.config.latency_ms > 0 {
-                                tokio::time::sleep(Duration::from_millis(shared.config.latency_ms)).await;
-                            }
+                            shared.latency.wait(arrived).await;
                             let response = match router.oneshot(req).await {
                                 Ok(response) => response,
                                 Err(never) => match never {},
