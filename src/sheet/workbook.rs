@@ -118,6 +118,18 @@ fn sheet_info(path: &Path, sheet: &str, size_hint: Option<u64>) -> SheetInfo {
     }
 }
 
+impl Value {
+    /// Empty, or an empty string: writers that save a formula with `<v/>` (openpyxl does) give
+    /// the latter, and it must be checked for a formula just the same.
+    fn is_blank_value(&self) -> bool {
+        match self {
+            Value::Empty => true,
+            Value::Text(t) => t.is_empty(),
+            _ => false,
+        }
+    }
+}
+
 fn value_of(data: &Data) -> Value {
     match data {
         Data::Empty => Value::Empty,
@@ -200,7 +212,7 @@ fn emit_range(
         for (j, data) in cells.iter().enumerate() {
             let abs_col = start_col + j as u32;
             let mut value = value_of(data);
-            if value == Value::Empty {
+            if value.is_blank_value() {
                 let has_formula = formulas
                     .and_then(|f| f.get_value((abs_row, abs_col)))
                     .is_some_and(|f| !f.is_empty());
@@ -309,7 +321,7 @@ impl RowSource for XlsxSource {
         while let Some(cell) = reader.next_cell().map_err(|e| corrupt(&path, kind, e))? {
             let (abs_row, abs_col) = cell.get_position();
             let mut value = value_of_ref(cell.get_value().clone());
-            if value == Value::Empty {
+            if value.is_blank_value() {
                 if formulas.is_none() {
                     formulas = Some(formula_cells(&path, kind, &this.info.sheet)?);
                 }

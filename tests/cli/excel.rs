@@ -94,7 +94,6 @@ fn a_formula_without_a_saved_value_in_a_text_or_date_column_is_flagged_too() {
 }
 
 #[test]
-#[ignore = "bug: a formula whose cached value is an empty <v /> (openpyxl) or <v></v> reads as a blank cell, not formula_without_value"]
 fn a_formula_with_an_empty_value_element_is_flagged() {
     // openpyxl writes every formula it saves as `<c r="C2"><f>1+2</f><v /></c>`: no result.
     let dir = TestDir::new();
