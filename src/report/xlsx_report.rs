@@ -130,6 +130,23 @@ impl XlsxReport {
         ws.write_string_with_format(header_row, width + 1, "message", &f.header)
             .map_err(&err)?;
         ws.set_freeze_panes(header_row + 1, 0).map_err(&err)?;
+        // Wide enough for the header and the first rows' values; the message column wider still.
+        for (i, h) in summary.headers.iter().enumerate() {
+            let longest = self
+                .rows
+                .iter()
+                .take(200)
+                .filter_map(|o| o.cells.as_ref()?.get(i))
+                .map(|v| match v {
+                    Value::Text(t) => t.chars().count(),
+                    _ => 10,
+                })
+                .chain([h.chars().count()])
+                .max()
+                .unwrap_or(10);
+            ws.set_column_width(i as u16, (longest + 2).clamp(10, 40) as f64).map_err(&err)?;
+        }
+        ws.set_column_width(width + 1, 80).map_err(&err)?;
         for o in self.rows.iter().filter(|o| !o.is_period_row) {
             let r = o.row - 1;
             let mut notes: BTreeMap<u16, Vec<String>> = BTreeMap::new();
@@ -194,6 +211,9 @@ impl XlsxReport {
         // Every problem, one per line (period-sheet problems included).
         let ws = book.add_worksheet();
         ws.set_name("problems").map_err(&err)?;
+        for (col, width) in [(0u16, 14.0), (3, 20.0), (4, 20.0), (5, 24.0), (6, 70.0), (7, 60.0)] {
+            ws.set_column_width(col, width).map_err(&err)?;
+        }
         for (i, h) in [
             "sheet", "row", "cell", "column", "code", "value", "message", "hint",
         ]
@@ -222,6 +242,9 @@ impl XlsxReport {
         // The rows to fix, in template form, ready to import again with `--sheet retry`.
         let ws = book.add_worksheet();
         ws.set_name("retry").map_err(&err)?;
+        for (i, col) in COLUMNS.iter().enumerate() {
+            ws.set_column_width(i as u16, (col.key.len() + 2).clamp(10, 32) as f64).map_err(&err)?;
+        }
         let source_of: Vec<Option<usize>> = COLUMNS
             .iter()
             .map(|col| {
