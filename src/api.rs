@@ -466,12 +466,19 @@ impl Client {
         }
     }
 
-    /// Whether the API considers `name` free (`isValidName`); `None` when it cannot tell.
-    pub async fn name_is_free(&self, name: &str) -> Option<bool> {
+    /// Whether the API considers `name` free (`isValidName`).
+    pub async fn name_is_free(&self, name: &str) -> Result<bool, Stop> {
         let u = url(&self.config.base_url, "v3/targetGroups/isValidName");
         let body = serde_json::json!({"type": "targetGroupName", "value": name});
-        let answer = self.request_json(|| self.http.post(u.clone()).json(&body)).await.ok()?;
-        answer.get("data").and_then(Value::as_bool)
+        let unreachable = |detail: String| Stop::Unreachable { base: self.config.base_url.to_string(), detail };
+        match self.request_json(|| self.http.post(u.clone()).json(&body)).await {
+            Ok(answer) => answer
+                .get("data")
+                .and_then(Value::as_bool)
+                .ok_or_else(|| unreachable("isValidName answered without a yes/no `data`".into())),
+            Err(AttemptError::Stop(stop)) => Err(stop),
+            Err(AttemptError::Retry { detail, .. }) => Err(unreachable(detail)),
+        }
     }
 }
 

@@ -78,6 +78,7 @@ pub struct ImportArgs {
     #[command(flatten)]
     pub sheet: SheetArgs,
     /// Everything but the POSTs: validate and write the request bodies (JSON Lines) and reports.
+    /// With credentials or --sandbox, also ask the API which names already exist (the plan).
     #[arg(long)]
     pub dry_run: bool,
     /// Import into a sandbox API started in this process on a free loopback port (no credentials
@@ -172,7 +173,8 @@ pub fn run(cli: Cli) -> Result<i32, InputError> {
     match cli.command {
         Command::Validate(args) => commands::validate::run(&args, commands::Mode::Validate),
         Command::Import(args) => {
-            if args.dry_run {
+            // A dry run streams offline unless it can ask the API which names exist.
+            if args.dry_run && !args.sandbox && !commands::import::has_credentials(&args.api) {
                 commands::validate::run(&args.sheet, commands::Mode::DryRun)
             } else {
                 commands::import::run(&args)

@@ -34,6 +34,15 @@ impl Status {
     }
 }
 
+/// What a dry run with a server preview says will happen to a valid row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Plan {
+    Create,
+    /// The name is taken on the server: the row would be `existing`.
+    Exists,
+}
+
 /// An error the API returned, as it returned it.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ApiError {
@@ -53,6 +62,9 @@ pub struct RowOutcome {
     pub http_status: Option<u16>,
     pub api_errors: Vec<ApiError>,
     pub attempts: u32,
+    /// The server preview's verdict (dry run with credentials or `--sandbox`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Plan>,
     /// The request body, for valid rows.
     #[serde(skip)]
     pub payload: Option<TargetGroup>,
@@ -80,6 +92,7 @@ impl RowOutcome {
             http_status: None,
             api_errors: Vec::new(),
             attempts: 0,
+            plan: None,
             payload: None,
             name_key: String::new(),
             cells: None,

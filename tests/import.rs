@@ -369,3 +369,42 @@ fn missing_credentials_are_a_usage_error_that_points_to_the_sandbox() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("CAPILLARY_USERNAME") && stderr.contains("--sandbox"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_with_credentials_previews_the_plan_and_posts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_rows(dir.path(), 5);
+    let sb = sandbox(SandboxConfig::default()).await;
+    // Three of the five exist already (an earlier import of the first three rows).
+    let first = dir.path().join("first.csv");
+    let text = std::fs::read_to_string(&input).unwrap();
+    std::fs::write(&first, text.lines().take(4).collect::<Vec<_>>().join("\n") + "\n").unwrap();
+    let (cmd, out) = run(import(&sb.base_url(), &first, dir.path(), &[])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&cmd, &out));
+    let ids = names_on(&sb);
+    let posts = sb.received().len();
+
+    let (cmd, out) = run(import(&sb.base_url(), &input, dir.path(), &["--dry-run", "--json"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&cmd, &out));
+    assert_eq!(sb.received().len(), posts, "a dry run posts nothing");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["plan"], serde_json::json!({"create": 2, "exists": 3, "invalid": 0}));
+    let plans: Vec<(String, String, Option<i64>)> = report_rows(dir.path())
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap().into(), r["plan"].as_str().unwrap().into(), r["target_group_id"].as_i64()))
+        .collect();
+    let id = |n: &str| ids.get(&n.to_lowercase()).map(|v| v[0]);
+    assert_eq!(
+        plans,
+        vec![
+            ("Streak 0000".into(), "exists".into(), id("Streak 0000")),
+            ("Streak 0001".into(), "exists".into(), id("Streak 0001")),
+            ("Streak 0002".into(), "exists".into(), id("Streak 0002")),
+            ("Streak 0003".into(), "create".into(), None),
+            ("Streak 0004".into(), "create".into(), None),
+        ]
+    );
+    // The request bodies are written as in any dry run.
+    assert_eq!(std::fs::read_to_string(dir.path().join("out.payloads.jsonl")).unwrap().lines().count(), 5);
+    sb.shutdown().await;
+}

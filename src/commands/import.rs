@@ -12,7 +12,7 @@ use crate::api::{ApiConfig, Client, Credentials, Stop};
 use crate::cli::{ApiArgs, ImportArgs};
 use crate::error::{exit, InputError};
 use crate::journal::Journal;
-use crate::outcome::{RowOutcome, Status};
+use crate::outcome::{Plan, RowOutcome, Status};
 use crate::pipeline::validate_file;
 use crate::post::{post_all, Ended};
 use crate::progress::Progress;
@@ -73,9 +73,68 @@ fn random_secret() -> String {
     (0..24).map(|_| char::from(b'a' + rand::random_range(0..26u8))).collect()
 }
 
+/// Whether the flags (or the environment) carry credentials: a dry run with them also asks the
+/// API which names exist.
+pub fn has_credentials(api: &ApiArgs) -> bool {
+    (api.username.is_some() && api.password.is_some()) || (api.oauth_key.is_some() && api.oauth_secret.is_some())
+}
+
+/// The API to talk to: the remote one, or a sandbox started here (returned so it can be shut
+/// down), with a client for it.
+async fn connect(
+    args: &ImportArgs,
+    remote: Option<(Url, Credentials)>,
+    lines: &mut Vec<String>,
+) -> Result<(Option<Sandbox>, Client), InputError> {
+    let api = &args.api;
+    let (sandbox, url, creds) = match remote {
+        Some((url, creds)) => (None, url, creds),
+        None => {
+            let password = random_secret();
+            let state = api.state_dir.join("sandbox-state.json");
+            let config = SandboxConfig {
+                username: "sandbox".into(),
+                password: password.clone(),
+                state_file: Some(state.clone()),
+                ..Default::default()
+            };
+            let sandbox = Sandbox::start(config, SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0))
+                .await
+                .map_err(|e| InputError::Usage(format!("cannot start the sandbox: {e}")))?;
+            let url = Url::parse(&sandbox.base_url()).map_err(|e| InputError::Usage(e.to_string()))?;
+            lines.push(format!("sandbox: {} (state in {})", sandbox.base_url(), state.display()));
+            (Some(sandbox), url, Credentials::Basic { username: "sandbox".into(), password })
+        }
+    };
+    let client = Client::new(ApiConfig {
+        base_url: url,
+        credentials: creds,
+        concurrency: api.concurrency as usize,
+        rate_limit: api.rate_limit,
+        max_attempts: api.max_attempts,
+        timeout: Duration::from_secs(api.timeout),
+    })
+    .map_err(|e| InputError::Usage(format!("cannot set up the HTTP client: {e}")))?;
+    Ok((sandbox, client))
+}
+
+/// Ctrl-C once: stop starting requests. Twice: exit now (every journal line is already flushed).
+fn on_ctrl_c(interrupted: Arc<AtomicBool>) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            interrupted.store(true, Ordering::Relaxed);
+            eprintln!("\nstopping: no new requests; waiting for those in flight (Ctrl-C again to quit now; the journal is safe)");
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(exit::INTERRUPTED);
+            }
+        }
+    });
+}
+
 pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
     let sheet = &args.sheet;
-    let prepared = Prepared::new(sheet, Mode::Import)?;
+    let mode = if args.dry_run { Mode::DryRun } else { Mode::Import };
+    let prepared = Prepared::new(sheet, mode)?;
     let api = &args.api;
     // Everything about the API is checked before the sheet is read.
     let remote = if args.sandbox { None } else { Some((base_url(api)?, credentials(api)?)) };
@@ -96,6 +155,33 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
         .build()
         .map_err(|e| InputError::Usage(format!("cannot start the async runtime: {e}")))?;
     let mut lines = Vec::new();
+    if args.dry_run {
+        let payloads = super::validate::payloads_path(&prepared.report_paths[0]);
+        super::validate::write_payloads(&payloads, &rows)?;
+        let plan = runtime.block_on(async {
+            let (sandbox, client) = connect(args, remote, &mut lines).await?;
+            let plan = preview(&mut rows, Arc::new(client), api.concurrency as usize, &progress).await;
+            if let Some(s) = sandbox {
+                s.shutdown().await;
+            }
+            Ok::<_, InputError>(plan)
+        })?;
+        let plan = match plan {
+            Ok(plan) => plan,
+            Err(stop) => {
+                eprintln!("error: {stop}");
+                return Ok(exit::API);
+            }
+        };
+        lines.push(format!(
+            "plan: will create {}, already exist {}, invalid {}; dry run: nothing was sent",
+            plan.create, plan.exists, invalid
+        ));
+        let json_extra = serde_json::json!({ "plan": { "create": plan.create, "exists": plan.exists, "invalid": invalid } });
+        let tally = write_reports(&prepared, sheet, &input, &sha, &rows, &[payloads], &lines, json_extra)?;
+        return Ok(if tally.all_good() { exit::OK } else { exit::ROWS_FAILED });
+    }
+
     let ended = if api.strict && invalid > 0 {
         for r in rows.iter_mut().filter(|r| r.status == Status::Valid) {
             r.status = Status::NotSent;
@@ -106,54 +192,12 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
         let (journal, previous) = Journal::open(&api.state_dir, &sha, api.fresh)?;
         lines.push(format!("journal: {}", journal.path().display()));
         runtime.block_on(async {
-            let (sandbox, url, creds) = match &remote {
-                Some((url, creds)) => (None, url.clone(), creds.clone()),
-                None => {
-                    let password = random_secret();
-                    let config = SandboxConfig {
-                        username: "sandbox".into(),
-                        password: password.clone(),
-                        state_file: Some(api.state_dir.join("sandbox-state.json")),
-                        ..Default::default()
-                    };
-                    let sandbox = Sandbox::start(config, SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0))
-                        .await
-                        .map_err(|e| InputError::Usage(format!("cannot start the sandbox: {e}")))?;
-                    let url = Url::parse(&sandbox.base_url()).map_err(|e| InputError::Usage(e.to_string()))?;
-                    lines.push(format!("sandbox: {} (state in {})", sandbox.base_url(), api.state_dir.join("sandbox-state.json").display()));
-                    (Some(sandbox), url, Credentials::Basic { username: "sandbox".into(), password })
-                }
-            };
-            let client = Client::new(ApiConfig {
-                base_url: url,
-                credentials: creds,
-                concurrency: api.concurrency as usize,
-                rate_limit: api.rate_limit,
-                max_attempts: api.max_attempts,
-                timeout: Duration::from_secs(api.timeout),
-            })
-            .map_err(|e| InputError::Usage(format!("cannot set up the HTTP client: {e}")))?;
+            let (sandbox, client) = connect(args, remote, &mut lines).await?;
             let interrupted = Arc::new(AtomicBool::new(false));
-            let flag = interrupted.clone();
-            tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    flag.store(true, Ordering::Relaxed);
-                    eprintln!("\nstopping: no new requests; waiting for those in flight (Ctrl-C again to quit now; the journal is safe)");
-                    if tokio::signal::ctrl_c().await.is_ok() {
-                        std::process::exit(exit::INTERRUPTED);
-                    }
-                }
-            });
-            let (ended, counts) = post_all(
-                &mut rows,
-                Arc::new(client),
-                journal,
-                previous,
-                api.concurrency as usize,
-                interrupted,
-                &progress,
-            )
-            .await;
+            on_ctrl_c(interrupted.clone());
+            let (ended, counts) =
+                post_all(&mut rows, Arc::new(client), journal, previous, api.concurrency as usize, interrupted, &progress)
+                    .await;
             if counts.skipped > 0 {
                 lines.push(format!("{} rows were already done by an earlier run of this file: not sent again", counts.skipped));
             }
@@ -184,4 +228,55 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
         Ended::Done if tally.all_good() => exit::OK,
         Ended::Done => exit::ROWS_FAILED,
     })
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct PlanCounts {
+    create: u64,
+    exists: u64,
+}
+
+/// The server preview of a dry run: for each valid row, whether its name is free
+/// (`isValidName`), and for taken names the id of the existing group. Nothing is created.
+async fn preview(
+    rows: &mut [RowOutcome],
+    client: Arc<Client>,
+    concurrency: usize,
+    progress: &Progress,
+) -> Result<PlanCounts, Stop> {
+    let todo: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].status == Status::Valid).collect();
+    let phase = progress.phase("previewing", Some(todo.len() as u64));
+    let mut counts = PlanCounts::default();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut pending = todo.into_iter();
+    loop {
+        while tasks.len() < concurrency.max(1) {
+            let Some(i) = pending.next() else { break };
+            let (client, name) = (client.clone(), rows[i].name.clone());
+            tasks.spawn(async move {
+                let answer = client.name_is_free(&name).await;
+                let id = match answer {
+                    Ok(false) => client.find_id(&name).await,
+                    _ => None,
+                };
+                (i, answer, id)
+            });
+        }
+        let Some(joined) = tasks.join_next().await else { break };
+        let Ok((i, answer, id)) = joined else { continue };
+        match answer? {
+            true => {
+                rows[i].plan = Some(Plan::Create);
+                counts.create += 1;
+            }
+            false => {
+                rows[i].plan = Some(Plan::Exists);
+                rows[i].target_group_id = id;
+                counts.exists += 1;
+            }
+        }
+        phase.inc(1);
+    }
+    phase.finish(&format!("{} to create, {} already existing", counts.create, counts.exists));
+    Ok(counts)
 }

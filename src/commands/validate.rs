@@ -74,7 +74,7 @@ pub fn join_hash(hasher: std::thread::JoinHandle<std::io::Result<String>>, file:
 }
 
 /// `<stem>.payloads.jsonl` beside the first report.
-fn payloads_path(report: &Path) -> PathBuf {
+pub fn payloads_path(report: &Path) -> PathBuf {
     let name = report
         .file_name()
         .and_then(|n| n.to_str())
@@ -104,6 +104,15 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect())
+}
+
+/// Writes the request bodies of rows held in memory (the dry run with a server preview).
+pub fn write_payloads(path: &Path, rows: &[RowOutcome]) -> Result<(), InputError> {
+    let mut w = PayloadWriter::create(path)?;
+    for o in rows {
+        w.row(o)?;
+    }
+    w.finish()
 }
 
 /// The dry run's request bodies: `{"row": 7, "body": {…}}` per valid row, in input order.
