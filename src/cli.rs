@@ -42,6 +42,9 @@ CAPILLARY_USERNAME=till CAPILLARY_PASSWORD=… streak-import import campaign.xls
     /// Serve the sandbox API on loopback, to rehearse imports and to test against.
     #[command(after_help = "Example:\n  SANDBOX_PASSWORD=secret streak-import sandbox --port 8787 --error-rate 0.1 --state sandbox.json")]
     Sandbox(crate::commands::sandbox::SandboxArgs),
+    /// Write a blank template: header row, dropdowns, instructions, one example row.
+    #[command(after_help = "Examples:\n  streak-import template -o campaign.xlsx\n  streak-import template -o campaign.csv")]
+    Template(crate::commands::template::TemplateArgs),
 }
 
 /// Options for reading a sheet and writing reports, shared by every command that reads one.
@@ -62,6 +65,10 @@ pub struct SheetArgs {
     /// chrono format for dates written as text other than YYYY-MM-DD, e.g. %d/%m/%Y.
     #[arg(long, value_name = "FMT")]
     pub date_format: Option<String>,
+    /// Read a legacy export through a map: header renames, value maps, constants for missing
+    /// columns and date formats per column (TOML; see samples/legacy/mapping.toml).
+    #[arg(long, value_name = "FILE.toml")]
+    pub map: Option<PathBuf>,
     /// Time zone for rows without one (IANA name, e.g. Asia/Kolkata).
     #[arg(long, value_name = "TZ")]
     pub time_zone: Option<String>,
@@ -181,23 +188,28 @@ pub fn run(cli: Cli) -> Result<i32, InputError> {
             }
         }
         Command::Sandbox(args) => commands::sandbox::run(&args),
+        Command::Template(args) => commands::template::run(&args),
     }
 }
 
 /// Checks a `--date-format` before any row is read, so a typo is one message, not one per row.
 pub fn check_date_format(format: &str) -> Result<(), InputError> {
+    match date_format_problem(format) {
+        Some(why) => Err(InputError::Usage(format!("--date-format {format}: {why}"))),
+        None => Ok(()),
+    }
+}
+
+/// What is wrong with a chrono date format, if anything (`--date-format`, a map's `[date_formats]`).
+pub fn date_format_problem(format: &str) -> Option<&'static str> {
     use chrono::format::{Item, StrftimeItems};
     if StrftimeItems::new(format).any(|i| matches!(i, Item::Error)) {
-        return Err(InputError::Usage(format!(
-            "--date-format {format}: not a valid chrono format. Use e.g. %d/%m/%Y, %m/%d/%Y or %d.%m.%Y."
-        )));
+        return Some("not a valid chrono format. Use e.g. %d/%m/%Y, %m/%d/%Y or %d.%m.%Y.");
     }
     if !format.contains("%d") && !format.contains("%e") && !format.contains("%j") {
-        return Err(InputError::Usage(format!(
-            "--date-format {format}: has no day (%d); e.g. %d/%m/%Y."
-        )));
+        return Some("has no day (%d); e.g. %d/%m/%Y.");
     }
-    Ok(())
+    None
 }
 
 pub fn parse_time_zone(name: &str) -> Result<chrono_tz::Tz, InputError> {

@@ -22,5 +22,6 @@ pub mod progress;
 pub mod report;
 pub mod sandbox;
 pub mod sheet;
+pub mod template;
 pub mod validate;
 pub mod values;

@@ -12,7 +12,7 @@ use crate::header::{map_columns, ColumnMap};
 use crate::outcome::RowOutcome;
 use crate::payload::{Period, WIRE_DATE_FORMAT};
 use crate::problem::{cell_ref, Code, Problem};
-use crate::sheet::{RawRow, SheetInfo};
+use crate::sheet::{RawRow, SheetInfo, Value};
 use crate::values::{self, DateRules, Issue};
 
 /// One period, before it becomes wire format.
@@ -152,6 +152,9 @@ pub struct PeriodsSheet {
     pub broken: HashMap<String, Vec<u32>>,
     /// One outcome per period row that has problems (reported against the periods sheet).
     pub problems: Vec<RowOutcome>,
+    /// Every period row as read, in the template's column order, with its streak's key: the
+    /// workbook report copies those of the rows to fix into its own `periods` sheet.
+    pub raw: Vec<(String, Vec<Value>)>,
 }
 
 impl PeriodsSheet {
@@ -205,6 +208,10 @@ pub fn read_sheet(
     for raw in data {
         let (spec, name, problems) = read_period_row(raw, &map, rules, default_zone);
         let key = name.to_lowercase();
+        let cells = (0..PERIOD_COLUMNS.len())
+            .map(|c| map.position(c).map(|p| raw.get(p).to_value()).unwrap_or(Value::Empty))
+            .collect();
+        out.raw.push((key.clone(), cells));
         match spec {
             Some(spec) if problems.is_empty() => out.by_name.entry(key).or_default().push(spec),
             _ => {

@@ -48,6 +48,10 @@ pub struct InputSummary {
     pub periods_source: Option<String>,
     /// Data rows of the main sheet.
     pub rows: u64,
+    /// For each template column, its cell index in the input (as the validator mapped it).
+    pub columns: Vec<Option<usize>>,
+    /// The explicit period rows as read (template column order), by streak key.
+    pub period_rows: Vec<(String, Vec<crate::sheet::Value>)>,
 }
 
 /// Reads and validates `path`, calling `sink` with every outcome in input order: main-sheet rows
@@ -76,6 +80,8 @@ pub fn validate_file(
         warnings: Vec::new(),
         periods_source,
         rows: 0,
+        columns: Vec::new(),
+        period_rows: Vec::new(),
     };
     let mut periods_sheet = Some(periods_sheet);
     let mut ctx: Option<Context> = None;
@@ -109,6 +115,7 @@ pub fn validate_file(
                 let (map, warnings) = map_columns(COLUMNS, &header, path)?;
                 summary.headers = map.headers.clone();
                 summary.header_row = header.row;
+                summary.columns = (0..COLUMNS.len()).map(|i| map.position(i)).collect();
                 summary.warnings = warnings;
                 ctx = Some(Context {
                     sheet: info.sheet.clone(),
@@ -144,6 +151,9 @@ pub fn validate_file(
             path: path.to_path_buf(),
             sheet: info.sheet.clone(),
         });
+    }
+    if options.keep_cells {
+        summary.period_rows = ctx.periods.raw.clone();
     }
     let names = first_row_of.into_keys().collect();
     let mut extra: Vec<RowOutcome> = ctx.periods.problems.clone();

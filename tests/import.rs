@@ -408,3 +408,100 @@ async fn dry_run_with_credentials_previews_the_plan_and_posts_nothing() {
     assert_eq!(std::fs::read_to_string(dir.path().join("out.payloads.jsonl")).unwrap().lines().count(), 5);
     sb.shutdown().await;
 }
+
+/// Copies a sheet of `from` into `to`, cell by cell with its type, changing the cells `fix` names.
+fn copy_sheet(
+    from: &mut calamine::Sheets<std::io::BufReader<std::fs::File>>,
+    to: &mut rust_xlsxwriter::Workbook,
+    name: &str,
+    fix: &[((u32, u16), &str)],
+) {
+    use calamine::{Data, Reader};
+    let range = from.worksheet_range(name).unwrap();
+    let ws = to.add_worksheet();
+    ws.set_name(name).unwrap();
+    let date = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    for (r, row) in range.rows().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            let (r, c) = (r as u32, c as u16);
+            if let Some((_, text)) = fix.iter().find(|(at, _)| *at == (r, c)) {
+                ws.write_string(r, c, *text).unwrap();
+                continue;
+            }
+            match cell {
+                Data::String(s) => {
+                    ws.write_string(r, c, s).unwrap();
+                }
+                Data::Float(f) => {
+                    ws.write_number(r, c, *f).unwrap();
+                }
+                Data::Int(i) => {
+                    ws.write_number(r, c, *i as f64).unwrap();
+                }
+                Data::Bool(b) => {
+                    ws.write_boolean(r, c, *b).unwrap();
+                }
+                Data::DateTime(d) => {
+                    ws.write_datetime_with_format(r, c, d.as_datetime().unwrap(), &date).unwrap();
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fix_in_the_retry_sheet_and_import_it_to_finish_the_job() {
+    use calamine::Reader;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("campaign.csv");
+    std::fs::write(
+        &input,
+        "name,frequency_type,total_periods,start_date,target_entity,target_type,default_value\n\
+         Alpha,WEEKLY,2,2026-08-03,TRANSACTION,SALES,100\n\
+         Bravo,Weekley,2,2026-08-03,TRANSACTION,SALES,100\n\
+         Charlie,CUSTOM,,,TRANSACTION,SALES,abc\n\
+         Delta,MONTHLY,3,2026-08-01,TRANSACTION,SALES,250\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("campaign-periods.csv"),
+        "streak_name,start_date,end_date\nCharlie,2026-08-01,2026-08-10\nCharlie,2026-09-01,2026-09-10\n",
+    )
+    .unwrap();
+    let sb = sandbox(SandboxConfig::default()).await;
+    let (cmd, out) = run(import(&sb.base_url(), &input, dir.path(), &[])).await;
+    assert_eq!(out.status.code(), Some(1), "{}", show(&cmd, &out));
+    let mut on_server: Vec<String> = names_on(&sb).into_keys().collect();
+    on_server.sort();
+    assert_eq!(on_server, ["alpha", "delta"]);
+    let posts_before = sb.received().len();
+
+    // The user fixes the two rows in the report's retry sheet (frequency_type of Bravo,
+    // default_value of Charlie) and saves the workbook.
+    let mut report = calamine::open_workbook_auto(dir.path().join("out.xlsx")).unwrap();
+    let retry = report.worksheet_range("retry").unwrap();
+    let header: Vec<String> = retry.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
+    let col = |k: &str| header.iter().position(|h| h == k).unwrap() as u16;
+    let names: Vec<String> = retry.rows().skip(1).map(|r| r[col("name") as usize].to_string()).collect();
+    assert_eq!(names, ["Bravo", "Charlie"], "the retry sheet holds exactly the rows to fix");
+    let mut fixed = rust_xlsxwriter::Workbook::new();
+    copy_sheet(&mut report, &mut fixed, "retry", &[((1, col("frequency_type")), "WEEKLY"), ((2, col("default_value")), "100")]);
+    copy_sheet(&mut report, &mut fixed, "periods", &[]);
+    let fixed_path = dir.path().join("fixed.xlsx");
+    fixed.save(&fixed_path).unwrap();
+
+    let (cmd, out) = run(import(&sb.base_url(), &fixed_path, dir.path(), &["--sheet", "retry"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&cmd, &out));
+    let mut on_server: Vec<String> = names_on(&sb).into_keys().collect();
+    on_server.sort();
+    assert_eq!(on_server, ["alpha", "bravo", "charlie", "delta"]);
+    assert!(names_on(&sb).values().all(|ids| ids.len() == 1));
+    let mut resent: Vec<String> =
+        sb.received()[posts_before..].iter().map(|b| b["name"].as_str().unwrap().to_string()).collect();
+    resent.sort();
+    assert_eq!(resent, ["Bravo", "Charlie"], "rows already done are not touched");
+    let charlie = sb.groups().into_iter().find(|g| g["name"] == "Charlie").unwrap();
+    assert_eq!(charlie["periods"].as_array().unwrap().len(), 2);
+    sb.shutdown().await;
+}

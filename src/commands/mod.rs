@@ -4,6 +4,7 @@
 
 pub mod import;
 pub mod sandbox;
+pub mod template;
 pub mod validate;
 
 use std::path::PathBuf;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use rust_xlsxwriter::{Color, Format, Note, Workbook, Worksheet, XlsxError};
 
 use super::Tally;
-use crate::columns::{normalize_header, COLUMNS};
+use crate::columns::{COLUMNS, PERIOD_COLUMNS};
 use crate::error::InputError;
 use crate::outcome::{RowOutcome, Status};
 use crate::pipeline::InputSummary;
@@ -111,7 +111,7 @@ impl XlsxReport {
             .take(31)
             .collect();
         if sheet_name.is_empty()
-            || ["summary", "problems", "retry"].contains(&sheet_name.to_lowercase().as_str())
+            || ["summary", "problems", "retry", "periods"].contains(&sheet_name.to_lowercase().as_str())
         {
             sheet_name = "rows".into();
         }
@@ -245,31 +245,42 @@ impl XlsxReport {
         for (i, col) in COLUMNS.iter().enumerate() {
             ws.set_column_width(i as u16, (col.key.len() + 2).clamp(10, 32) as f64).map_err(&err)?;
         }
-        let source_of: Vec<Option<usize>> = COLUMNS
-            .iter()
-            .map(|col| {
-                summary
-                    .headers
-                    .iter()
-                    .position(|h| col.matches(&normalize_header(h)))
-            })
-            .collect();
+        // Where each template column was in the input, as the validator mapped it.
+        let source_of = &summary.columns;
         for (i, col) in COLUMNS.iter().enumerate() {
             ws.write_string_with_format(0, i as u16, col.key, &f.header)
                 .map_err(&err)?;
         }
         let mut r = 0;
+        let mut retried = std::collections::HashSet::new();
         for o in self
             .rows
             .iter()
             .filter(|o| !o.is_period_row && matches!(o.status, Status::Invalid | Status::Failed))
         {
             r += 1;
+            retried.insert(o.name_key.as_str());
             let Some(cells) = &o.cells else { continue };
             for (i, src) in source_of.iter().enumerate() {
                 if let Some(v) = src.and_then(|s| cells.get(s)) {
                     write_value(ws, r, i as u16, v, false, &f).map_err(&err)?;
                 }
+            }
+        }
+
+        // The explicit periods of the rows to fix, so that `import REPORT.xlsx --sheet retry`
+        // finds them in the workbook's own `periods` sheet.
+        let ws = book.add_worksheet();
+        ws.set_name(crate::sheet::PERIODS_SHEET).map_err(&err)?;
+        for (i, col) in PERIOD_COLUMNS.iter().enumerate() {
+            ws.write_string_with_format(0, i as u16, col.key, &f.header).map_err(&err)?;
+            ws.set_column_width(i as u16, (col.key.len() + 4).clamp(12, 32) as f64).map_err(&err)?;
+        }
+        let mut r = 0;
+        for (_, cells) in summary.period_rows.iter().filter(|(key, _)| retried.contains(key.as_str())) {
+            r += 1;
+            for (i, v) in cells.iter().enumerate() {
+                write_value(ws, r, i as u16, v, false, &f).map_err(&err)?;
             }
         }
 

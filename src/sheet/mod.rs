@@ -13,6 +13,7 @@ use chrono::NaiveDateTime;
 use crate::error::InputError;
 
 pub use csv_input::CsvSource;
+pub use workbook::{MAIN_SHEET, PERIODS_SHEET};
 
 /// A cell larger than this is treated as a broken file rather than a bad value: in practice it is
 /// an unclosed quote that swallowed the rest of a CSV.
