@@ -12,4 +12,5 @@ mod properties;
 mod reading;
 mod reports;
 mod samples;
+mod template;
 mod util;
