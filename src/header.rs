@@ -4,6 +4,7 @@ use std::path::Path;
 
 use crate::columns::{normalize_header, ColumnDef, Need};
 use crate::error::InputError;
+use crate::mapping::Mapping;
 use crate::problem::{cell_ref, Code, Problem};
 use crate::sheet::RawRow;
 
@@ -50,6 +51,17 @@ pub fn map_columns<C>(
     header: &RawRow,
     path: &Path,
 ) -> Result<(ColumnMap, Vec<Problem>), InputError> {
+    map_columns_mapped(table, header, path, None)
+}
+
+/// [`map_columns`] through a `--map` file: its renames apply before matching, and a column it
+/// gives a constant for counts as present.
+pub fn map_columns_mapped<C>(
+    table: &[ColumnDef<C>],
+    header: &RawRow,
+    path: &Path,
+    mapping: Option<&Mapping>,
+) -> Result<(ColumnMap, Vec<Problem>), InputError> {
     let headers: Vec<String> = (0..header.len())
         .map(|i| header.get(i).display().trim().to_string())
         .collect();
@@ -59,7 +71,7 @@ pub fn map_columns<C>(
         if text.is_empty() {
             continue;
         }
-        let normalized = normalize_header(text);
+        let normalized = normalize_header(mapping.and_then(|m| m.rename(text)).unwrap_or(text));
         match table.iter().position(|c| c.matches(&normalized)) {
             Some(t) => {
                 if positions[t].is_some() {
@@ -76,17 +88,25 @@ pub fn map_columns<C>(
         }
     }
     for (t, column) in table.iter().enumerate() {
-        if column.need == Need::Always && positions[t].is_none() {
+        if column.need == Need::Always
+            && positions[t].is_none()
+            && !mapping.is_some_and(|m| m.supplies(column.key))
+        {
             let near = closest(column.key, unknown.iter().map(|&i| headers[i].as_str()));
             return Err(InputError::MissingColumn {
                 path: path.to_path_buf(),
                 column: column.key,
                 closest: near
-                    .map(|h| {
-                        format!(
+                    .map(|h| match mapping {
+                        Some(m) => format!(
+                            " (the closest header is `{h}`: map it in {} with \"{h}\" = \"{}\")",
+                            m.path.display(),
+                            column.key
+                        ),
+                        None => format!(
                             " (the closest header is `{h}`: rename it to `{}`)",
                             column.key
-                        )
+                        ),
                     })
                     .unwrap_or_default(),
             });

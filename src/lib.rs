@@ -12,6 +12,7 @@ pub mod commands;
 pub mod error;
 pub mod header;
 pub mod journal;
+pub mod mapping;
 pub mod outcome;
 pub mod payload;
 pub mod periods;

@@ -12,10 +12,11 @@
 //!
 //! Decisions:
 //! - The file is read with serde into a `toml::Table` and then walked by hand, so that every
-//!   message names the map file and the exact key (`[values.frequncy_type]`, `"Title" = "nmae"`)
-//!   and suggests the closest template column ([`closest`]). Anything wrong in the map — bad TOML,
-//!   an unknown column or section, an invalid chrono format, a constant or mapped value the column
-//!   would refuse — is a usage error (exit 2) before any row is read: one message, not one per row.
+//!   message names the map file and the exact key (`[values.frequncy_type]`,
+//!   `"Campaign Title" = "nmae"`) and suggests the closest template column ([`closest`]).
+//!   Anything wrong in the map — bad TOML, an unknown column or section, an invalid chrono
+//!   format, a constant or mapped value the column would refuse — is a usage error (exit 2)
+//!   before any row is read: one message, not one per row.
 //! - Template columns are named as headers are matched: ignoring case, spaces, `_` and `-`, and
 //!   the API's field names are accepted too (`frequencyType`). Legacy headers are compared the same
 //!   way ([`normalize_header`]).
@@ -77,47 +78,76 @@ impl Mapping {
         Mapping::parse(&text, path, date_format)
     }
 
-    pub fn parse(text: &str, path: &Path, date_format: Option<&str>) -> Result<Mapping, InputError> {
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        date_format: Option<&str>,
+    ) -> Result<Mapping, InputError> {
         let fail = |what: String| InputError::Usage(format!("--map {}: {what}", path.display()));
-        let table: toml::Table = toml::from_str(text).map_err(|e| fail(format!("not a valid TOML file: {e}")))?;
-        let mut m = Mapping { path: path.to_path_buf(), ..Default::default() };
-        let global = DateRules { format: date_format.map(str::to_string) };
+        let table: toml::Table =
+            toml::from_str(text).map_err(|e| fail(format!("not a valid TOML file: {e}")))?;
+        let mut m = Mapping {
+            path: path.to_path_buf(),
+            ..Default::default()
+        };
+        let global = DateRules {
+            format: date_format.map(str::to_string),
+        };
 
         // Date formats first: mapped dates and date constants are checked with them.
         for (key, v) in section(&table, "date_formats").map_err(&fail)? {
             let at = format!("[date_formats] {}", quoted(key));
             let col = column(key).map_err(|e| fail(format!("{at}: {e}")))?;
             let toml::Value::String(format) = v else {
-                return Err(fail(format!("{at}: write the format as text in quotes, e.g. \"%d/%m/%Y\"")));
+                return Err(fail(format!(
+                    "{at}: write the format as text in quotes, e.g. \"%d/%m/%Y\""
+                )));
             };
             if def(col).kind != Kind::Date {
-                let dates: Vec<&str> = COLUMNS.iter().filter(|c| c.kind == Kind::Date).map(|c| c.key).collect();
-                return Err(fail(format!("{at}: `{}` is not a date column (date columns: {})", def(col).key, dates.join(", "))));
+                let dates: Vec<&str> = COLUMNS
+                    .iter()
+                    .filter(|c| c.kind == Kind::Date)
+                    .map(|c| c.key)
+                    .collect();
+                return Err(fail(format!(
+                    "{at}: `{}` is not a date column (date columns: {})",
+                    def(col).key,
+                    dates.join(", ")
+                )));
             }
             if let Some(why) = date_format_problem(format) {
                 return Err(fail(format!("{at} = \"{format}\": {why}")));
             }
-            m.dates.insert(col, DateRules { format: Some(format.clone()) });
+            m.dates.insert(
+                col,
+                DateRules {
+                    format: Some(format.clone()),
+                },
+            );
         }
         for (key, v) in section(&table, "constants").map_err(&fail)? {
             let at = format!("[constants] {}", quoted(key));
             let col = column(key).map_err(|e| fail(format!("{at}: {e}")))?;
             let value = scalar(v).ok_or_else(|| fail(format!("{at}: {ONE_VALUE}")))?;
-            m.check(col, &value, &global).map_err(|e| fail(format!("{at} = {v}: {e}")))?;
+            m.check(col, &value, &global)
+                .map_err(|e| fail(format!("{at} = {v}: {e}")))?;
             m.constants.insert(col, value);
         }
         for (key, v) in section(&table, "values").map_err(&fail)? {
             let at = format!("[values.{}]", quoted(key));
             let col = column(key).map_err(|e| fail(format!("{at}: {e}")))?;
             let toml::Value::Table(pairs) = v else {
-                return Err(fail(format!("{at}: write the value map as a table of \"legacy value\" = \"template value\"")));
+                return Err(fail(format!(
+                    "{at}: write the value map as a table of \"legacy value\" = \"template value\""
+                )));
             };
             let mut map = HashMap::new();
             for (legacy, v) in pairs {
                 let at = format!("{at} {}", quoted(legacy));
                 let value = scalar(v).ok_or_else(|| fail(format!("{at}: {ONE_VALUE}")))?;
                 if !value.is_empty() {
-                    m.check(col, &value, &global).map_err(|e| fail(format!("{at} = {v}: {e}")))?;
+                    m.check(col, &value, &global)
+                        .map_err(|e| fail(format!("{at} = {v}: {e}")))?;
                 }
                 if map.insert(value_key(legacy), value).is_some() {
                     return Err(fail(format!("{at}: maps the same legacy value as another key (they are compared ignoring case and spaces)")));
@@ -130,15 +160,20 @@ impl Mapping {
                 continue;
             }
             let toml::Value::String(target) = v else {
-                let near = closest(legacy, SECTIONS).map(|s| format!(" (did you mean [{s}]?)")).unwrap_or_default();
+                let near = closest(legacy, SECTIONS)
+                    .map(|s| format!(" (did you mean [{s}]?)"))
+                    .unwrap_or_default();
                 return Err(fail(format!(
                     "{}: not a rename (\"legacy header\" = \"template column\", in quotes) nor one of the sections [values.COLUMN], [constants], [date_formats]{near}",
                     quoted(legacy)
                 )));
             };
-            let at = format!("{} = {}", quoted(legacy), quoted(target));
+            let at = format!("{} = {v}", quoted(legacy));
             let col = column(target).map_err(|e| fail(format!("{at}: {e}")))?;
-            if m.renames.insert(normalize_header(legacy), col).is_some_and(|c| c != col) {
+            if m.renames
+                .insert(normalize_header(legacy), col)
+                .is_some_and(|c| c != col)
+            {
                 return Err(fail(format!("{at}: another key names the same legacy header (headers are compared ignoring case, spaces, _ and -)")));
             }
         }
@@ -147,7 +182,9 @@ impl Mapping {
 
     /// The template column a legacy header is renamed to, if the map renames it.
     pub fn rename(&self, header: &str) -> Option<&'static str> {
-        self.renames.get(&normalize_header(header)).map(|&c| def(c).key)
+        self.renames
+            .get(&normalize_header(header))
+            .map(|&c| def(c).key)
     }
 
     /// Whether the map gives a constant for the column with this template key.
@@ -189,7 +226,9 @@ impl Mapping {
             Kind::Bool => values::boolean(&cell).map(drop),
             Kind::Enum(allowed) => values::enum_value(&cell, allowed).map(drop),
             Kind::Int { min, max } => values::integer(&cell, min, max).map(drop),
-            Kind::Date => values::date(&cell, self.date_rules(col).unwrap_or(global), None).map(drop),
+            Kind::Date => {
+                values::date(&cell, self.date_rules(col).unwrap_or(global), None).map(drop)
+            }
             Kind::TimeZone => values::time_zone(&cell).map(drop),
             Kind::JsonObject => values::json_object(&cell).map(drop),
             Kind::IdList | Kind::LevelList => values::id_list(&cell).map(drop),
@@ -211,7 +250,9 @@ fn section<'t>(table: &'t toml::Table, name: &str) -> Result<&'t toml::Table, St
     match table.get(name) {
         None => Ok(EMPTY.get_or_init(toml::Table::new)),
         Some(toml::Value::Table(t)) => Ok(t),
-        Some(_) => Err(format!("`{name}` must be a section ([{name}]), not a single value")),
+        Some(_) => Err(format!(
+            "`{name}` must be a section ([{name}]), not a single value"
+        )),
     }
 }
 
@@ -249,7 +290,11 @@ fn value_key(text: &str) -> String {
 
 /// A key as it would be written in the file.
 fn quoted(key: &str) -> String {
-    if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         key.to_string()
     } else {
         format!("{key:?}")
@@ -290,23 +335,32 @@ mod tests {
         assert_eq!(m.constant(Col::Frequency), Some("2"));
         let mapped = m.apply(Col::FrequencyType, Cell::Text("bi-WEEKLY".into()));
         assert_eq!(mapped, Cell::Text("WEEKLY".into()));
-        assert_eq!(m.apply(Col::Active, Cell::Text("live".into())), Cell::Text("TRUE".into()));
+        assert_eq!(
+            m.apply(Col::Active, Cell::Text("live".into())),
+            Cell::Text("TRUE".into())
+        );
         assert_eq!(m.apply(Col::Active, Cell::Text("n/a".into())), Cell::Empty);
-        assert_eq!(m.apply(Col::Active, Cell::Text("Off".into())), Cell::Text("Off".into()));
-        assert_eq!(m.date_rules(Col::StartDate).unwrap().format.as_deref(), Some("%d/%m/%Y"));
+        assert_eq!(
+            m.apply(Col::Active, Cell::Text("Off".into())),
+            Cell::Text("Off".into())
+        );
+        assert_eq!(
+            m.date_rules(Col::StartDate).unwrap().format.as_deref(),
+            Some("%d/%m/%Y")
+        );
     }
 
     #[test]
     fn errors_name_the_file_the_key_and_the_closest_column() {
         for (text, wanted) in [
-            ("\"Title\" = \"nmae\"", "--map map.toml: \"Title\" = \"nmae\": `nmae` is not a template column (did you mean `name`?)"),
+            ("\"Campaign Title\" = \"nmae\"", "--map map.toml: \"Campaign Title\" = \"nmae\": `nmae` is not a template column (did you mean `name`?)"),
             ("[values.frequncy_type]\nx = \"WEEKLY\"", "[values.frequncy_type]: `frequncy_type` is not a template column (did you mean `frequency_type`?)"),
             ("[constants]\nfrequncy = 2", "[constants] frequncy: `frequncy` is not a template column (did you mean `frequency`?)"),
             ("[date_formats]\nstart_dat = \"%d\"", "[date_formats] start_dat: `start_dat` is not a template column (did you mean `start_date`?)"),
             ("[date_formats]\nstart_date = \"%Q/%m\"", "[date_formats] start_date = \"%Q/%m\": not a valid chrono format"),
             ("[date_formats]\nname = \"%d/%m/%Y\"", "`name` is not a date column"),
             ("[value.frequency_type]\nx = \"WEEKLY\"", "(did you mean [values]?)"),
-            ("[values.frequency_type]\n\"Bi-weekly\" = \"WEKLY\"", "[values.frequency_type] \"Bi-weekly\" = WEKLY: `WEKLY` is not one of"),
+            ("[values.frequency_type]\n\"Bi-weekly\" = \"WEKLY\"", "[values.frequency_type] Bi-weekly = \"WEKLY\": `WEKLY` is not one of"),
             ("[constants]\nfrequency = 0", "[constants] frequency = 0: 0 is out of range"),
             ("[constants]\nstore_ids = [1, 2]", "[constants] store_ids: must be one value"),
             ("\"Title\" = ", "--map map.toml: not a valid TOML file"),

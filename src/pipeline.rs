@@ -12,7 +12,8 @@ use rayon::prelude::*;
 use crate::clock::Now;
 use crate::columns::{def, Col, COLUMNS};
 use crate::error::InputError;
-use crate::header::map_columns;
+use crate::header::map_columns_mapped;
+use crate::mapping::Mapping;
 use crate::outcome::RowOutcome;
 use crate::periods::{self, PeriodsSheet};
 use crate::problem::{cell_ref, Code, Problem};
@@ -32,6 +33,8 @@ pub struct ReadOptions {
     pub periods_file: Option<PathBuf>,
     pub date_format: Option<String>,
     pub time_zone: Option<Tz>,
+    /// `--map`: a legacy export read as the template (see [`crate::mapping`]).
+    pub mapping: Option<Mapping>,
     /// Keep each row's cells (for the annotated workbook report).
     pub keep_cells: bool,
 }
@@ -112,7 +115,8 @@ pub fn validate_file(
                     continue;
                 }
                 let header = batch.remove(0);
-                let (map, warnings) = map_columns(COLUMNS, &header, path)?;
+                let (map, warnings) =
+                    map_columns_mapped(COLUMNS, &header, path, options.mapping.as_ref())?;
                 summary.headers = map.headers.clone();
                 summary.header_row = header.row;
                 summary.columns = (0..COLUMNS.len()).map(|i| map.position(i)).collect();
@@ -125,6 +129,7 @@ pub fn validate_file(
                     now,
                     periods: periods_sheet.take().unwrap_or_default(),
                     keep_cells: options.keep_cells,
+                    mapping: options.mapping.clone(),
                 });
             }
             let Some(ctx) = ctx.as_ref() else { continue };

@@ -3,6 +3,8 @@
 //! pipeline runs it in parallel; the one rule that spans rows (duplicate names) is in
 //! [`crate::pipeline`].
 
+use std::borrow::Cow;
+
 use chrono::Months;
 use chrono_tz::Tz;
 
@@ -11,6 +13,7 @@ use crate::columns::{
     def, target_types_for, Col, Kind, MAX_PERIODS, MAX_STREAK_LEVELS, STREAK_TRACKING_TYPES,
 };
 use crate::header::ColumnMap;
+use crate::mapping::Mapping;
 use crate::outcome::RowOutcome;
 use crate::payload::{
     DefaultValue, ExtendedFieldInfo, Filter, StreakLevel, Target, TargetGroup, ALWAYS_TRUE_JSON,
@@ -30,6 +33,18 @@ pub struct Context {
     pub periods: PeriodsSheet,
     /// Keep each row's cells for the annotated workbook report.
     pub keep_cells: bool,
+    /// `--map`: value maps, constants and per-column date formats (renames are in `map`).
+    pub mapping: Option<Mapping>,
+}
+
+impl Context {
+    /// How `col`'s text dates are read: the map's format for it, else `--date-format`.
+    fn date_rules(&self, col: Col) -> &DateRules {
+        self.mapping
+            .as_ref()
+            .and_then(|m| m.date_rules(col))
+            .unwrap_or(&self.dates)
+    }
 }
 
 /// A start further back than this is flagged: the vendor's UI refuses it.
@@ -62,12 +77,27 @@ impl<T> Got<T> {
 }
 
 impl<'a> RowReader<'a> {
+    /// The cell of `col` as the template would have it (the map's value map applied, or its
+    /// constant for a column the sheet lacks), and where it is (no cell for a constant).
     fn cell(&self, col: Col) -> Option<(Cell<'a>, String)> {
-        let pos = self.ctx.map.position(col as usize)?;
-        Some((self.raw.get(pos), cell_ref(pos, self.raw.row)))
+        let mapping = self.ctx.mapping.as_ref();
+        let Some(pos) = self.ctx.map.position(col as usize) else {
+            let constant = mapping?.constant(col)?;
+            return Some((Cell::Text(Cow::Borrowed(constant)), String::new()));
+        };
+        let cell = match mapping {
+            Some(m) => m.apply(col, self.raw.get(pos)),
+            None => self.raw.get(pos),
+        };
+        Some((cell, cell_ref(pos, self.raw.row)))
     }
 
-    fn problem(&mut self, col: Col, at: String, value: String, issue: Issue) {
+    /// Records a problem of `col`; its value is what the file has (before any value map).
+    fn problem(&mut self, col: Col, at: String, issue: Issue) {
+        let value = match self.ctx.map.position(col as usize) {
+            Some(pos) => self.raw.get(pos).display(),
+            None => self.cell(col).map(|(c, _)| c.display()).unwrap_or_default(),
+        };
         self.out.push(Problem {
             column: def(col).key.to_string(),
             cell: at,
@@ -80,11 +110,8 @@ impl<'a> RowReader<'a> {
 
     /// A problem about `col` that is not about its value (missing, or in conflict with another).
     fn flag(&mut self, col: Col, issue: Issue) {
-        let (value, at) = match self.cell(col) {
-            Some((c, at)) => (c.display(), at),
-            None => (String::new(), String::new()),
-        };
-        self.problem(col, at, value, issue);
+        let at = self.cell(col).map(|(_, at)| at).unwrap_or_default();
+        self.problem(col, at, issue);
     }
 
     /// Reads `col` with `parse`, recording the problem if it fails.
@@ -98,7 +125,7 @@ impl<'a> RowReader<'a> {
         match parse(&cell) {
             Ok(v) => Got::Ok(v),
             Err(issue) => {
-                self.problem(col, at, cell.display(), issue);
+                self.problem(col, at, issue);
                 Got::Bad
             }
         }
@@ -153,7 +180,7 @@ impl<'a> RowReader<'a> {
         }
         match values::text(&cell) {
             Err(issue) => {
-                self.problem(col, at, cell.display(), issue);
+                self.problem(col, at, issue);
                 Got::Bad
             }
             Ok((text, trimmed)) => {
@@ -161,7 +188,6 @@ impl<'a> RowReader<'a> {
                     self.problem(
                         col,
                         at.clone(),
-                        cell.display(),
                         Issue::new(Code::Trimmed, "spaces at the start or end were removed"),
                     );
                 }
@@ -170,7 +196,6 @@ impl<'a> RowReader<'a> {
                     self.problem(
                         col,
                         at,
-                        cell.display(),
                         Issue::new(
                             Code::TooLong,
                             format!("{chars} characters: at most {max} are allowed"),
@@ -265,7 +290,9 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
     let needs_generated = !custom && !explicit;
     let why_generated = " (the periods are generated from it unless frequency_type is CUSTOM)";
 
-    let start = r.get(Col::StartDate, |c| values::date(c, &ctx.dates, zone));
+    let start = r.get(Col::StartDate, |c| {
+        values::date(c, ctx.date_rules(Col::StartDate), zone)
+    });
     let start = if needs_generated {
         r.require(Col::StartDate, start, why_generated)
     } else {

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use crate::cli::{check_date_format, parse_time_zone, SheetArgs};
 use crate::clock::Now;
 use crate::error::InputError;
+use crate::mapping::Mapping;
 use crate::outcome::RowOutcome;
 use crate::pipeline::{InputSummary, ReadOptions};
 use crate::report::{self, terminal, InputBlock, Reports, RunMeta, Tally};
@@ -50,6 +51,7 @@ impl Prepared {
             check_date_format(f)?;
         }
         let time_zone = args.time_zone.as_deref().map(parse_time_zone).transpose()?;
+        let mapping = args.map.as_deref().map(|m| Mapping::load(m, args.date_format.as_deref())).transpose()?;
         crate::sheet::check_file(&args.file)?;
         let report_paths = if args.report.is_empty() { report::default_paths(&args.file) } else { args.report.clone() };
         let mut keep_cells = false;
@@ -63,6 +65,7 @@ impl Prepared {
                 periods_file: args.periods.clone(),
                 date_format: args.date_format.clone(),
                 time_zone,
+                mapping,
                 keep_cells,
             },
             report_paths,

@@ -181,6 +181,7 @@ fn context() -> Context {
         now: Now::parse(NOW).expect("NOW"),
         periods: PeriodsSheet::default(),
         keep_cells: false,
+        mapping: None,
     }
 }
 
