@@ -12,8 +12,8 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use rust_xlsxwriter::{
-    DataValidation, DataValidationErrorStyle, DataValidationRule, Format, FormatAlign, Formula,
-    Workbook, Worksheet, XlsxError,
+    DataValidation, DataValidationErrorStyle, DataValidationRule, Format, FormatAlign, Formula, Workbook, Worksheet,
+    XlsxError,
 };
 
 use crate::columns::{ColumnDef, Kind, Need, COLUMNS, PERIOD_COLUMNS};
@@ -203,7 +203,10 @@ fn build(rows: &[Vec<Value>], periods: &[Vec<Value>], literal_limit: usize) -> R
         wrap: Format::new().set_text_wrap().set_align(FormatAlign::Top),
     };
     let mut book = Workbook::new();
-    let mut lists = Lists { sheet: Worksheet::new(), columns: Vec::new() };
+    let mut lists = Lists {
+        sheet: Worksheet::new(),
+        columns: Vec::new(),
+    };
     lists.sheet.set_name(LISTS_SHEET)?;
 
     let mut streaks = Worksheet::new();
@@ -214,7 +217,14 @@ fn build(rows: &[Vec<Value>], periods: &[Vec<Value>], literal_limit: usize) -> R
 
     let mut period_sheet = Worksheet::new();
     period_sheet.set_name(PERIODS_SHEET)?;
-    data_sheet(&mut period_sheet, PERIOD_COLUMNS, periods, &f, &mut lists, literal_limit)?;
+    data_sheet(
+        &mut period_sheet,
+        PERIOD_COLUMNS,
+        periods,
+        &f,
+        &mut lists,
+        literal_limit,
+    )?;
     book.push_worksheet(period_sheet);
 
     let mut instructions = Worksheet::new();
@@ -282,13 +292,19 @@ fn validation<C>(c: &ColumnDef<C>, lists: &mut Lists, literal_limit: usize) -> R
         }
         v = v
             .set_error_title(truncate(c.key, INPUT_TITLE_LIMIT))?
-            .set_error_message(truncate(&format!("Pick a value from the list: {literal}."), INPUT_MESSAGE_LIMIT))?;
+            .set_error_message(truncate(
+                &format!("Pick a value from the list: {literal}."),
+                INPUT_MESSAGE_LIMIT,
+            ))?;
     } else if let Kind::Int { min, max } = c.kind {
         if let (Ok(min), Ok(max)) = (i32::try_from(min), i32::try_from(max)) {
             v = v
                 .allow_whole_number(DataValidationRule::Between(min, max))
                 .set_error_title(truncate(c.key, INPUT_TITLE_LIMIT))?
-                .set_error_message(truncate(&format!("A whole number from {min} to {max}."), INPUT_MESSAGE_LIMIT))?;
+                .set_error_message(truncate(
+                    &format!("A whole number from {min} to {max}."),
+                    INPUT_MESSAGE_LIMIT,
+                ))?;
         }
     }
     v.set_input_title(truncate(c.key, INPUT_TITLE_LIMIT))?
@@ -323,8 +339,14 @@ fn write_cell(ws: &mut Worksheet, row: u32, col: u16, value: &Value, f: &Formats
 }
 
 /// The header of each column table on the instructions sheet.
-pub const INSTRUCTION_HEADER: [&str; 6] =
-    ["column", "required", "API field", "rule", "example", "accepted header aliases"];
+pub const INSTRUCTION_HEADER: [&str; 6] = [
+    "column",
+    "required",
+    "API field",
+    "rule",
+    "example",
+    "accepted header aliases",
+];
 
 fn instructions_sheet(ws: &mut Worksheet, f: &Formats) -> Result<(), XlsxError> {
     for (col, width) in [(0u16, 24.0), (1, 20.0), (2, 44.0), (3, 80.0), (4, 26.0), (5, 36.0)] {
@@ -339,7 +361,13 @@ fn instructions_sheet(ws: &mut Worksheet, f: &Formats) -> Result<(), XlsxError> 
     r += 1;
     r = column_table(ws, r, "Columns of the `streaks` sheet (one row per streak)", COLUMNS, f)?;
     r += 1;
-    column_table(ws, r, "Columns of the `periods` sheet (CUSTOM streaks: one row per period)", PERIOD_COLUMNS, f)?;
+    column_table(
+        ws,
+        r,
+        "Columns of the `periods` sheet (CUSTOM streaks: one row per period)",
+        PERIOD_COLUMNS,
+        f,
+    )?;
     Ok(())
 }
 
@@ -426,7 +454,10 @@ mod tests {
         book.save(&path).unwrap();
         let sheet1 = part(&path, "xl/worksheets/sheet1.xml");
         let workbook = part(&path, "xl/workbook.xml");
-        assert!(workbook.contains(r#"<sheet name="lists" sheetId="4" state="hidden""#), "{workbook}");
+        assert!(
+            workbook.contains(r#"<sheet name="lists" sheetId="4" state="hidden""#),
+            "{workbook}"
+        );
         // TRUE,FALSE is 10 characters: still inline; the enum lists are longer than 20.
         assert!(sheet1.contains("<formula1>\"TRUE,FALSE\"</formula1>"), "{sheet1}");
         assert!(sheet1.contains("<formula1>lists!$A$1:$A$"), "{sheet1}");

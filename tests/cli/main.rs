@@ -7,6 +7,8 @@
 mod bad_input;
 mod book;
 mod excel;
+mod mapping;
+mod libreoffice;
 mod options;
 mod properties;
 mod reading;

@@ -18,7 +18,10 @@ fn keys() -> Vec<&'static str> {
 
 /// The position of a column in the template, by key.
 fn col(key: &str) -> usize {
-    COLUMNS.iter().position(|c| c.key == key).unwrap_or_else(|| panic!("no column {key}"))
+    COLUMNS
+        .iter()
+        .position(|c| c.key == key)
+        .unwrap_or_else(|| panic!("no column {key}"))
 }
 
 /// The cell of a column in a spreadsheet row, e.g. `F4`.
@@ -93,13 +96,18 @@ fn template_xlsx_has_the_column_tables_headers_and_sheets() {
     assert_eq!(streaks.width(), COLUMNS.len());
 
     let periods = read_sheet(&path, "periods");
-    let header: Vec<String> = (0..PERIOD_COLUMNS.len() as u32).map(|c| text_at(&periods, 0, c)).collect();
+    let header: Vec<String> = (0..PERIOD_COLUMNS.len() as u32)
+        .map(|c| text_at(&periods, 0, c))
+        .collect();
     assert_eq!(header, PERIOD_COLUMNS.iter().map(|c| c.key).collect::<Vec<_>>());
     assert_eq!(periods.height(), 1, "a header and no rows");
 
     // The header row is frozen.
     let xml = zip_part(&path, "xl/worksheets/sheet1.xml");
-    assert!(xml.contains(r#"<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>"#), "{xml}");
+    assert!(
+        xml.contains(r#"<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>"#),
+        "{xml}"
+    );
 }
 
 #[test]
@@ -145,7 +153,12 @@ fn streaks_sheet_has_a_dropdown_for_every_enum_and_boolean_column() {
         let letters = column_letters(i);
         let v = validation_at(&validations, &format!("{letters}2"))
             .unwrap_or_else(|| panic!("{}: no validation from {letters}2 in {validations:#?}", c.key));
-        assert_eq!(attr(v, "sqref").unwrap(), format!("{letters}2:{letters}10000"), "{}", c.key);
+        assert_eq!(
+            attr(v, "sqref").unwrap(),
+            format!("{letters}2:{letters}10000"),
+            "{}",
+            c.key
+        );
         // Every column explains its rule when a cell is selected.
         assert_eq!(attr(v, "promptTitle").as_deref(), Some(c.key), "{v}");
         assert!(attr(v, "prompt").is_some_and(|p| !p.is_empty()), "{v}");
@@ -153,7 +166,12 @@ fn streaks_sheet_has_a_dropdown_for_every_enum_and_boolean_column() {
             Some(values) => {
                 dropdowns += 1;
                 assert_eq!(attr(v, "type").as_deref(), Some("list"), "{}: {v}", c.key);
-                assert_eq!(inner(v, "formula1").unwrap(), format!("\"{}\"", values.join(",")), "{}", c.key);
+                assert_eq!(
+                    inner(v, "formula1").unwrap(),
+                    format!("\"{}\"", values.join(",")),
+                    "{}",
+                    c.key
+                );
             }
             None => match c.kind {
                 Kind::Int { min, max } if max <= i32::MAX as i64 => {
@@ -188,7 +206,11 @@ fn long_rules_are_cut_to_excels_input_message_limit() {
     let validations = data_validations(&xml);
     let longest = COLUMNS.iter().max_by_key(|c| c.rule.chars().count()).unwrap();
     let v = validation_at(&validations, &format!("{}2", column_letters(col(longest.key)))).unwrap();
-    let prompt = attr(v, "prompt").unwrap().replace("&gt;", ">").replace("&lt;", "<").replace("&amp;", "&");
+    let prompt = attr(v, "prompt")
+        .unwrap()
+        .replace("&gt;", ">")
+        .replace("&lt;", "<")
+        .replace("&amp;", "&");
     assert!(prompt.chars().count() <= 255, "{prompt}");
     if longest.rule.chars().count() > 255 {
         assert!(prompt.ends_with('…'), "{prompt}");
@@ -209,10 +231,29 @@ fn instructions_sheet_has_a_line_per_column() {
     assert!(all.contains("CUSTOM") && all.contains("`periods` sheet"), "{all}");
     assert!(all.contains("streak-import validate FILE"), "{all}");
 
-    let tables: Vec<usize> = column_a.iter().enumerate().filter(|(_, a)| *a == "column").map(|(r, _)| r).collect();
-    assert_eq!(tables.len(), 2, "a table for the streaks sheet and one for the periods sheet:\n{all}");
+    let tables: Vec<usize> = column_a
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| *a == "column")
+        .map(|(r, _)| r)
+        .collect();
+    assert_eq!(
+        tables.len(),
+        2,
+        "a table for the streaks sheet and one for the periods sheet:\n{all}"
+    );
     let head: Vec<String> = (0..6).map(|c| text_at(&sheet, tables[0] as u32, c)).collect();
-    assert_eq!(head, ["column", "required", "API field", "rule", "example", "accepted header aliases"]);
+    assert_eq!(
+        head,
+        [
+            "column",
+            "required",
+            "API field",
+            "rule",
+            "example",
+            "accepted header aliases"
+        ]
+    );
     for (i, c) in COLUMNS.iter().enumerate() {
         let r = (tables[0] + 1 + i) as u32;
         let line: Vec<String> = (0..6).map(|k| text_at(&sheet, r, k)).collect();
@@ -255,7 +296,10 @@ fn the_plain_template_validates_with_one_valid_row() {
     assert_eq!(body["totalPeriods"], example("total_periods").parse::<u64>().unwrap());
     assert_eq!(body["targets"][0]["targetEntity"], example("target_entity"));
     assert_eq!(body["targets"][0]["targetType"], example("target_type"));
-    assert_eq!(body["periods"][0]["startDate"], format!("{}T00:00:00.000", example("start_date")));
+    assert_eq!(
+        body["periods"][0]["startDate"],
+        format!("{}T00:00:00.000", example("start_date"))
+    );
 }
 
 #[test]
@@ -292,7 +336,11 @@ fn rows_filled_into_the_template_validate_and_the_bad_one_is_pinned_to_its_cell(
     let dir = TestDir::new();
     let rows = vec![
         example_with(&[("name", text("Streak one"))]),
-        example_with(&[("name", text("Streak two")), ("frequency_type", text("Monthly")), ("streak_levels", text("3"))]),
+        example_with(&[
+            ("name", text("Streak two")),
+            ("frequency_type", text("Monthly")),
+            ("streak_levels", text("3")),
+        ]),
         // Row 4: the one bad row — a frequency type the API does not know.
         example_with(&[("name", text("Streak three")), ("frequency_type", text("FORTNIGHTLY"))]),
         example_with(&[
@@ -313,8 +361,16 @@ fn rows_filled_into_the_template_validate_and_the_bad_one_is_pinned_to_its_cell(
         ]),
     ];
     let periods = vec![
-        vec![text("Streak five"), template::date("2026-07-10"), template::date("2026-07-20")],
-        vec![text("streak FIVE"), template::date("2026-08-01"), template::date("2026-08-31")],
+        vec![
+            text("Streak five"),
+            template::date("2026-07-10"),
+            template::date("2026-07-20"),
+        ],
+        vec![
+            text("streak FIVE"),
+            template::date("2026-08-01"),
+            template::date("2026-08-31"),
+        ],
     ];
     template::write_xlsx(&dir.join("filled.xlsx"), &rows, &periods).expect("write the template");
 
@@ -328,8 +384,13 @@ fn rows_filled_into_the_template_validate_and_the_bad_one_is_pinned_to_its_cell(
     let (_, payloads) = dir.dry_run("filled.xlsx", &[], 1);
     assert_eq!(
         payload_names(&payloads),
-        [(2, "Streak one"), (3, "Streak two"), (5, "Streak four"), (6, "Streak five")]
-            .map(|(r, n)| (r, n.to_string()))
+        [
+            (2, "Streak one"),
+            (3, "Streak two"),
+            (5, "Streak four"),
+            (6, "Streak five")
+        ]
+        .map(|(r, n)| (r, n.to_string()))
     );
     let body = |name: &str| -> &Json { &payloads.iter().find(|p| p["body"]["name"] == name).unwrap()["body"] };
     assert_eq!(body("Streak two")["frequencyType"], "MONTHLY");
@@ -348,7 +409,11 @@ fn template_refuses_to_overwrite_a_file_without_force() {
     run.code(2);
     let errors = run.error_lines();
     assert_eq!(errors.len(), 1, "{}", run.describe());
-    assert!(errors[0].contains("t.xlsx already exists") && errors[0].contains("--force"), "{}", errors[0]);
+    assert!(
+        errors[0].contains("t.xlsx already exists") && errors[0].contains("--force"),
+        "{}",
+        errors[0]
+    );
     assert_eq!(dir.read("t.xlsx"), "my campaign", "left as it was");
 
     dir.run(&["template", "-o", "t.xlsx", "--force"]).code(0);
@@ -364,7 +429,11 @@ fn template_of_an_unknown_type_is_a_usage_error() {
     let dir = TestDir::new();
     let run = dir.run(&["template", "-o", "t.ods"]);
     run.code(2);
-    assert!(run.stderr.contains(".xlsx") && run.stderr.contains(".csv"), "{}", run.describe());
+    assert!(
+        run.stderr.contains(".xlsx") && run.stderr.contains(".csv"),
+        "{}",
+        run.describe()
+    );
     assert!(!dir.join("t.ods").exists());
     dir.run(&["template"]).code(2);
 }
