@@ -7,7 +7,6 @@
 mod bad_input;
 mod book;
 mod excel;
-mod mapping;
 mod libreoffice;
 mod options;
 mod properties;
