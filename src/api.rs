@@ -252,7 +252,7 @@ impl Client {
             .json(&serde_json::json!({ "key": key, "secret": secret }))
             .send()
             .await
-            .map_err(|e| transport_error(&e))?;
+            .map_err(|e| transport_error(&e, false))?;
         let status = resp.status();
         let body: Value = resp.json().await.unwrap_or(Value::Null);
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN || status == StatusCode::BAD_REQUEST {
@@ -278,11 +278,84 @@ impl Client {
         }
     }
 
-    fn backoff(&self) -> ExponentialBuilder {
-        ExponentialBuilder::default()
+    /// Runs `attempt` until it succeeds, fails for good, or runs out of attempts: exponential
+    /// steps with full jitter, or exactly the `Retry-After` the server asked for.
+    async fn with_retries<T, F, Fut>(&self, attempt: F) -> Result<T, AttemptError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, AttemptError>>,
+    {
+        let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(200))
             .with_max_delay(Duration::from_secs(30))
-            .with_max_times(self.config.max_attempts.saturating_sub(1) as usize)
+            .with_max_times(self.config.max_attempts.saturating_sub(1) as usize);
+        attempt
+            .retry(backoff)
+            .when(|e| matches!(e, AttemptError::Retry { .. }))
+            .adjust(|e, step| match e {
+                AttemptError::Retry { retry_after: Some(wait), .. } => Some(*wait),
+                _ => step.map(full_jitter),
+            })
+            .await
+    }
+
+    /// Sends one request with the shared limiter and auth, and sorts out the answers every
+    /// endpoint treats alike: 401/403 stop the run (after renewing an OAuth token once), 429
+    /// pauses and slows every worker, 5xx and transport failures are retried. Other answers are
+    /// returned with their body. `may_commit`: whether a lost answer could hide a change.
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        may_commit: bool,
+    ) -> Result<(StatusCode, Result<Value, reqwest::Error>), AttemptError> {
+        self.wait_turn().await;
+        let (name, value) = self.auth_header().await?;
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let resp = request
+            .header(name, value)
+            .header(header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| transport_error(&e, may_commit))?;
+        let status = resp.status();
+        let code = status.as_u16();
+        let wait = retry_after(resp.headers());
+        let body = resp.json::<Value>().await;
+        let retry = |detail: String, retry_after, ambiguous| {
+            Err(AttemptError::Retry { detail, status: Some(code), retry_after, ambiguous, connect: false })
+        };
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            if let Credentials::OAuth { .. } = self.config.credentials {
+                // A token may have expired between the check and the request: renew once.
+                let mut slot = self.token.write().await;
+                if slot.take().is_some() {
+                    return retry(format!("HTTP {code}"), Some(Duration::ZERO), false);
+                }
+            }
+            self.stopped.store(true, Ordering::Relaxed);
+            let message = body
+                .as_ref()
+                .ok()
+                .and_then(|b| api_errors(b).first().map(|e| e.message.clone()))
+                .unwrap_or_else(|| "authentication failed".into());
+            return Err(AttemptError::Stop(Stop::AuthRefused { status: code, message }));
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let wait = wait.unwrap_or(Duration::from_secs(1));
+            self.pause_all(wait);
+            self.slow_down();
+            return retry("HTTP 429 (rate limited)".into(), Some(wait), false);
+        }
+        if status.is_server_error() {
+            // 503 means the request was refused before any work; 500/502/504 may hide a commit.
+            return retry(format!("HTTP {code}"), wait, may_commit && status != StatusCode::SERVICE_UNAVAILABLE);
+        }
+        if status.is_success() {
+            if let Err(e) = &body {
+                return retry(format!("HTTP {code} with an unreadable body: {e}"), None, may_commit);
+            }
+        }
+        Ok((status, body))
     }
 
     /// Creates one target group, retrying what is worth retrying. `Err` stops the whole run.
@@ -300,14 +373,7 @@ impl Client {
             }
             r
         };
-        let result = once
-            .retry(self.backoff())
-            .when(|e| matches!(e, AttemptError::Retry { .. }))
-            .adjust(|e, step| match e {
-                AttemptError::Retry { retry_after: Some(wait), .. } => Some(*wait),
-                _ => step.map(full_jitter),
-            })
-            .await;
+        let result = self.with_retries(once).await;
         let attempts = attempts.load(Ordering::Relaxed) as u32;
         match result {
             Ok(result) => {
@@ -337,53 +403,10 @@ impl Client {
     }
 
     async fn post_once(&self, body: &TargetGroup, after_ambiguous: bool) -> Result<PostResult, AttemptError> {
-        self.wait_turn().await;
-        let (name, value) = self.auth_header().await?;
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        let resp = self
-            .http
-            .post(url(&self.config.base_url, "v3/targetGroups"))
-            .header(name, value)
-            .header(header::ACCEPT, "application/json")
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| transport_error(&e))?;
-        let status = resp.status();
-        let wait = retry_after(resp.headers());
-        let parsed: Result<Value, _> = resp.json().await;
+        let request = self.http.post(url(&self.config.base_url, "v3/targetGroups")).json(body);
+        let (status, parsed) = self.send(request, true).await?;
         let code = status.as_u16();
-        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            if let Credentials::OAuth { .. } = self.config.credentials {
-                // A token may have expired between the check and the request: renew once.
-                let mut slot = self.token.write().await;
-                if slot.is_some() {
-                    *slot = None;
-                    return Err(AttemptError::Retry { detail: format!("HTTP {code}"), status: Some(code), retry_after: Some(Duration::ZERO), ambiguous: false, connect: false });
-                }
-            }
-            self.stopped.store(true, Ordering::Relaxed);
-            let message = parsed.as_ref().ok().and_then(|b| api_errors(b).first().map(|e| e.message.clone())).unwrap_or_else(|| "authentication failed".into());
-            return Err(AttemptError::Stop(Stop::AuthRefused { status: code, message }));
-        }
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            let wait = wait.unwrap_or(Duration::from_secs(1));
-            self.pause_all(wait);
-            self.slow_down();
-            return Err(AttemptError::Retry { detail: "HTTP 429 (rate limited)".into(), status: Some(code), retry_after: Some(wait), ambiguous: false, connect: false });
-        }
-        if status.is_server_error() {
-            // 503 means the request was refused before any work; 500/502/504 may hide a commit.
-            let ambiguous = status != StatusCode::SERVICE_UNAVAILABLE;
-            return Err(AttemptError::Retry { detail: format!("HTTP {code}"), status: Some(code), retry_after: wait, ambiguous, connect: false });
-        }
-        let body_json = match parsed {
-            Ok(v) => v,
-            Err(e) if status.is_success() => {
-                return Err(AttemptError::Retry { detail: format!("HTTP {code} with an unreadable body: {e}"), status: Some(code), retry_after: None, ambiguous: true, connect: false })
-            }
-            Err(_) => Value::Null,
-        };
+        let body_json = parsed.unwrap_or(Value::Null);
         let errors = api_errors(&body_json);
         if status.is_success() {
             if let Some(id) = body_json.get("data").and_then(|d| d.get("id")).and_then(Value::as_i64) {
@@ -401,44 +424,19 @@ impl Client {
         Ok(PostResult::Failed { status: Some(code), errors })
     }
 
-    /// One request whose JSON answer is wanted, retried like a POST (429, 5xx, timeouts).
+    /// A read-only request whose JSON answer is wanted, retried like a POST.
     async fn request_json(&self, build: impl Fn() -> reqwest::RequestBuilder) -> Result<Value, AttemptError> {
-        let once = || async {
-            self.wait_turn().await;
-            let (h, v) = self.auth_header().await?;
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            let resp = build().header(h, v).send().await.map_err(|e| transport_error(&e))?;
-            let status = resp.status();
-            let code = status.as_u16();
-            let wait = retry_after(resp.headers());
-            if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-                self.stopped.store(true, Ordering::Relaxed);
-                return Err(AttemptError::Stop(Stop::AuthRefused { status: code, message: "authentication failed".into() }));
-            }
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                let wait = wait.unwrap_or(Duration::from_secs(1));
-                self.pause_all(wait);
-                self.slow_down();
-                return Err(AttemptError::Retry { detail: "HTTP 429".into(), status: Some(code), retry_after: Some(wait), ambiguous: false, connect: false });
-            }
-            if status.is_server_error() {
-                return Err(AttemptError::Retry { detail: format!("HTTP {code}"), status: Some(code), retry_after: wait, ambiguous: false, connect: false });
-            }
-            resp.json::<Value>().await.map_err(|e| AttemptError::Retry {
+        self.with_retries(|| async {
+            let (status, body) = self.send(build(), false).await?;
+            body.map_err(|e| AttemptError::Retry {
                 detail: format!("unreadable answer: {e}"),
-                status: Some(code),
+                status: Some(status.as_u16()),
                 retry_after: None,
                 ambiguous: false,
                 connect: false,
             })
-        };
-        once.retry(self.backoff())
-            .when(|e| matches!(e, AttemptError::Retry { .. }))
-            .adjust(|e, step| match e {
-                AttemptError::Retry { retry_after: Some(wait), .. } => Some(*wait),
-                _ => step.map(full_jitter),
-            })
-            .await
+        })
+        .await
     }
 
     /// The id of the target group called `name` (ignoring case), through `GET /v3/milestones`.
@@ -482,7 +480,7 @@ impl Client {
     }
 }
 
-fn transport_error(e: &reqwest::Error) -> AttemptError {
+fn transport_error(e: &reqwest::Error, may_commit: bool) -> AttemptError {
     // A connect failure never reached the server; anything later (timeout, reset) may have.
     let connect = e.is_connect();
     let detail = if e.is_timeout() {
@@ -492,7 +490,7 @@ fn transport_error(e: &reqwest::Error) -> AttemptError {
     } else {
         "the connection closed before an answer".to_string()
     };
-    AttemptError::Retry { detail, status: None, retry_after: None, ambiguous: !connect, connect }
+    AttemptError::Retry { detail, status: None, retry_after: None, ambiguous: may_commit && !connect, connect }
 }
 
 pub type SharedClient = Arc<Client>;
