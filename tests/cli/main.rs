@@ -8,6 +8,7 @@ mod bad_input;
 mod book;
 mod excel;
 mod libreoffice;
+mod mapping;
 mod options;
 mod properties;
 mod reading;
