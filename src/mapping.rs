@@ -31,11 +31,13 @@
 //!   a blank cell, so the column's default applies. In reports, a problem's `value` stays what the
 //!   file had.
 //! - Constants fill a column the sheet does not have, for every row, and they count as present
-//!   for the required-column check. If the sheet has the column, the sheet wins, blank cells
-//!   included: a constant never overrides or fills in a column that exists. Constants are template
-//!   values (no value map applies to them); TOML numbers, booleans and dates may be written bare.
-//!   Problems about a constant's column (e.g. a target type that does not go with a constant
-//!   entity) have no cell.
+//!   for the required-column check. If the sheet has the column, the sheet wins: a value in it is
+//!   never overridden. Its blank cells (after the value map) take the constant, though, so that the
+//!   XLSX report's `retry` sheet — template headers, the export's cells, blanks where the export
+//!   had no column — reads with the same map as the export did. Constants are template values (no
+//!   value map applies to them); TOML numbers, booleans and dates may be written bare. A problem
+//!   about a constant's column has no cell when the sheet lacks the column, and shows the constant
+//!   as its value.
 //! - A date format applies to text in that date column instead of `--date-format` (ISO dates are
 //!   still read). Only the main sheet is mapped: a periods sheet or `--periods` file keeps the
 //!   template's headers and `--date-format`.

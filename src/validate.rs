@@ -77,26 +77,29 @@ impl<T> Got<T> {
 }
 
 impl<'a> RowReader<'a> {
-    /// The cell of `col` as the template would have it (the map's value map applied, or its
-    /// constant for a column the sheet lacks), and where it is (no cell for a constant).
+    /// The cell of `col` as the template would have it: the map's value map applied, and its
+    /// constant where the cell is blank or the sheet lacks the column (no cell then).
     fn cell(&self, col: Col) -> Option<(Cell<'a>, String)> {
-        let mapping = self.ctx.mapping.as_ref();
-        let Some(pos) = self.ctx.map.position(col as usize) else {
-            let constant = mapping?.constant(col)?;
-            return Some((Cell::Text(Cow::Borrowed(constant)), String::new()));
+        let pos = self.ctx.map.position(col as usize);
+        let at = pos.map(|p| cell_ref(p, self.raw.row)).unwrap_or_default();
+        let cell = pos.map(|p| self.raw.get(p));
+        let Some(m) = self.ctx.mapping.as_ref() else {
+            return cell.map(|c| (c, at));
         };
-        let cell = match mapping {
-            Some(m) => m.apply(col, self.raw.get(pos)),
-            None => self.raw.get(pos),
-        };
-        Some((cell, cell_ref(pos, self.raw.row)))
+        match (cell.map(|c| m.apply(col, c)), m.constant(col)) {
+            (Some(c), _) if !c.is_blank() => Some((c, at)),
+            (_, Some(constant)) => Some((Cell::Text(Cow::Borrowed(constant)), at)),
+            (c, None) => c.map(|c| (c, at)),
+        }
     }
 
-    /// Records a problem of `col`; its value is what the file has (before any value map).
+    /// Records a problem of `col`; its value is what the file has (before any value map), or
+    /// the map's constant where the file has nothing.
     fn problem(&mut self, col: Col, at: String, issue: Issue) {
-        let value = match self.ctx.map.position(col as usize) {
-            Some(pos) => self.raw.get(pos).display(),
-            None => self.cell(col).map(|(c, _)| c.display()).unwrap_or_default(),
+        let written = self.ctx.map.position(col as usize).map(|p| self.raw.get(p));
+        let value = match written {
+            Some(c) if !c.is_blank() => c.display(),
+            _ => self.cell(col).map(|(c, _)| c.display()).unwrap_or_default(),
         };
         self.out.push(Problem {
             column: def(col).key.to_string(),

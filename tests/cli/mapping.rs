@@ -171,11 +171,15 @@ fn a_problem_on_a_mapped_cell_shows_the_value_the_file_has() {
 }
 
 #[test]
-fn constants_fill_columns_the_sheet_lacks_and_the_sheet_wins_where_it_has_them() {
+fn constants_fill_missing_columns_and_blank_cells_and_a_value_in_the_sheet_wins() {
     let dir = TestDir::new();
     // No target_type (required) and no frequency or time_zone: the constants supply them.
     let header = ["Campaign Title", "Cadence", "Cycles", "Starts On", "Entity", "Spend Target"];
-    dir.write("legacy.csv", sheet(&header, &[&["Constant", "WEEKLY", "3", "2026-07-04", "TRANSACTION", "500"]]));
+    let rows: [&[&str]; 2] = [
+        &["Constant", "WEEKLY", "3", "2026-07-04", "TRANSACTION", "500"],
+        &["Blank entity", "WEEKLY", "3", "2026-07-04", "", "500"],
+    ];
+    dir.write("legacy.csv", sheet(&header, &rows));
     dir.write("renames-only.toml", RENAMES);
     let run = dir.run(&["validate", "legacy.csv", "--map", "renames-only.toml"]);
     run.code(2);
@@ -191,8 +195,10 @@ fn constants_fill_columns_the_sheet_lacks_and_the_sheet_wins_where_it_has_them()
     assert_eq!(body["targets"][0]["targetType"], "SALES");
     assert_eq!(body["frequency"], 2);
     assert_eq!(body["timeZoneName"], "Europe/Berlin");
-    // The sheet has an entity column: its TRANSACTION wins over the constant LINEITEM.
+    // The sheet has an entity column: its TRANSACTION wins over the constant LINEITEM, which
+    // fills only the blank cell of row 3.
     assert_eq!(body["targets"][0]["targetEntity"], "TRANSACTION");
+    assert_eq!(body_of(&payloads, 3)["targets"][0]["targetEntity"], "LINEITEM");
     // Two-week periods from the constant frequency.
     assert_eq!(body["periods"][0]["endDate"], "2026-07-17T23:59:59.999");
     assert_eq!(body["periods"][2]["startDate"], "2026-08-01T00:00:00.000");
@@ -248,13 +254,13 @@ async fn the_legacy_sample_migrates_into_a_sandbox_once() {
         tokio::task::block_in_place(|| dir.run_with(&args, &env))
     };
 
-    let run = import(&["--quiet"]);
+    let run = import(&["--quiet", "--report", "out.xlsx"]);
     run.code(1); // one row is still invalid after mapping
     let report = dir.json("out.json");
     let on_server = names_on(&sb);
-    let statuses = statuses(&report);
-    assert_eq!(statuses.len(), 15);
-    for (row, status) in &statuses {
+    let first = statuses(&report);
+    assert_eq!(first.len(), 15);
+    for (row, status) in &first {
         let wanted = if *row == 8 { "invalid" } else { "created" };
         assert_eq!(status, wanted, "row {row}");
     }
@@ -284,6 +290,13 @@ async fn the_legacy_sample_migrates_into_a_sandbox_once() {
     assert_eq!(summer["targets"][0]["filters"], json!([{"entityType": "STORE", "entityIds": [101, 102, 103]}]));
     assert_eq!(received.len(), 14, "one POST per valid row");
 
+    // The XLSX report's retry sheet, read with the same map, has just the row still to fix: its
+    // blank target_type / target_entity / time_zone cells take the map's constants.
+    dir.run(&["validate", "out.xlsx", "--sheet", "retry", "--map", "mapping.toml", "--report", "retry.json"]).code(1);
+    let retry = dir.json("retry.json");
+    assert_eq!(statuses(&retry), vec![(2, "invalid".to_string())]);
+    assert_eq!(errors(&retry), vec![e(2, "F2", "invalid_enum")]);
+
     // The same command again: nothing new is created or even sent.
     let run = import(&[]);
     run.code(1);
@@ -291,7 +304,7 @@ async fn the_legacy_sample_migrates_into_a_sandbox_once() {
     assert_eq!(names_on(&sb), on_server);
     assert_eq!(sb.received().len(), 14, "nothing posted again");
     let again = dir.json("out.json");
-    assert_eq!(crate::util::statuses(&again), statuses);
+    assert_eq!(statuses(&again), first);
 
     // A dry run with credentials: the plan says every valid row exists already.
     let run = import(&["--dry-run", "--json"]);
