@@ -84,7 +84,11 @@ pub fn enum_value(cell: &Cell, allowed: &[&'static str]) -> Result<&'static str,
     );
     Err(match closest(&normalized, allowed.iter().copied()) {
         Some(near) => issue.hint(format!("did you mean {near}?")),
-        None => issue.hint(format!("use one of {}", allowed.join(", "))),
+        // The message already lists the allowed values; a legacy value may need a --map entry.
+        None => issue.hint(format!(
+            "pick one of the values listed, or map `{}` to one of them with --map",
+            raw.trim()
+        )),
     })
 }
 

@@ -153,7 +153,8 @@ fn value_maps_read_legacy_values_as_template_values() {
     let error = error_at(&report, "B4");
     assert_eq!(error["value"], "Fortnightly");
     assert_eq!(error["column"], "frequency_type");
-    assert!(error["hint"].as_str().is_some_and(|h| h.contains("WEEKLY")), "{error}");
+    assert!(error["message"].as_str().is_some_and(|m| m.contains("WEEKLY")), "{error}");
+    assert!(error["hint"].as_str().is_some_and(|h| h.contains("map `Fortnightly`")), "{error}");
 }
 
 #[test]
