@@ -231,11 +231,12 @@ fn run() -> Res<()> {
     verdict(
         &format!("flat memory: peak({csv_rows}) ≤ {FLAT_MEMORY_TARGET} × peak({small_rows})"),
         format!(
-            "{:.1} MB vs {:.1} MB = {:.2}x for {:.0}x the rows",
+            "{:.1} MB vs {:.1} MB = {:.2}x for {:.0}x the rows ({:.0} bytes per extra row)",
             big.peak_mb,
             small.peak_mb,
             big.peak_mb / small.peak_mb,
-            csv_rows as f64 / small_rows as f64
+            csv_rows as f64 / small_rows as f64,
+            (big.peak_mb - small.peak_mb) * 1024.0 * 1024.0 / (csv_rows - small_rows) as f64
         ),
         big.peak_mb <= FLAT_MEMORY_TARGET * small.peak_mb,
     );
