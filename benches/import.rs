@@ -37,7 +37,10 @@ fn main() {
 }
 
 fn rows_wanted() -> usize {
-    std::env::var("BENCH_IMPORT_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000)
+    std::env::var("BENCH_IMPORT_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
 }
 
 fn write_rows(path: &Path, n: usize) -> Res<()> {
@@ -67,7 +70,14 @@ fn import(bin: &Path, input: &Path, base: &str, dir: &Path) -> Res<Run> {
         .current_dir(dir)
         .arg("import")
         .arg(input)
-        .args(["--base-url", base, "--concurrency", &CONCURRENCY.to_string(), "--quiet", "--fresh"])
+        .args([
+            "--base-url",
+            base,
+            "--concurrency",
+            &CONCURRENCY.to_string(),
+            "--quiet",
+            "--fresh",
+        ])
         .args(["--report", "out.json", "--state-dir", "state"])
         .env("STREAK_IMPORT_NOW", NOW)
         .env("CAPILLARY_USERNAME", "bench")
@@ -87,7 +97,10 @@ fn import(bin: &Path, input: &Path, base: &str, dir: &Path) -> Res<Run> {
     if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
         return Err(format!("the import exited with status {status:#x}").into());
     }
-    Ok(Run { wall, peak_mb: usage.ru_maxrss as f64 / 1024.0 })
+    Ok(Run {
+        wall,
+        peak_mb: usage.ru_maxrss as f64 / 1024.0,
+    })
 }
 
 /// A sandbox process on a free port; killed when dropped.
@@ -99,7 +112,13 @@ struct SandboxProcess {
 impl SandboxProcess {
     fn start(bin: &Path, latency_ms: u64) -> Res<Self> {
         let mut child = Command::new(bin)
-            .args(["sandbox", "--port", "0", "--latency-ms", &latency_ms.to_string()])
+            .args([
+                "sandbox",
+                "--port",
+                "0",
+                "--latency-ms",
+                &latency_ms.to_string(),
+            ])
             .env("SANDBOX_USERNAME", "bench")
             .env("SANDBOX_PASSWORD", "bench-password")
             .stdout(Stdio::piped())
@@ -125,7 +144,9 @@ impl Drop for SandboxProcess {
 
 fn check(dir: &Path, rows: usize) -> Res<()> {
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("out.json"))?)?;
-    let created = report["rows"].as_array().map(|r| r.iter().filter(|r| r["status"] == "created").count());
+    let created = report["rows"]
+        .as_array()
+        .map(|r| r.iter().filter(|r| r["status"] == "created").count());
     if created != Some(rows) {
         return Err(format!("expected {rows} created; the report says {created:?}").into());
     }
@@ -155,8 +176,16 @@ fn run() -> Res<()> {
 
     let ideal = Duration::from_millis(LATENCY_MS) * rows as u32 / CONCURRENCY as u32;
     let ratio = latency_run.wall.as_secs_f64() / ideal.as_secs_f64();
-    println!("import benchmark: {rows} rows, concurrency {CONCURRENCY}, {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    println!("{:<28} {:>10} {:>10} {:>8} {:>10} {:>9}", "run", "ideal s", "wall s", "ratio", "req/s", "peak MB");
+    println!(
+        "import benchmark: {rows} rows, concurrency {CONCURRENCY}, {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    println!(
+        "{:<28} {:>10} {:>10} {:>8} {:>10} {:>9}",
+        "run", "ideal s", "wall s", "ratio", "req/s", "peak MB"
+    );
     println!(
         "{:<28} {:>10.2} {:>10.2} {:>7.3}x {:>10.0} {:>9.1}",
         format!("sandbox latency {LATENCY_MS} ms"),
@@ -177,7 +206,11 @@ fn run() -> Res<()> {
     );
     println!(
         "target: wall within {RATIO_TARGET}x the ideal: {}",
-        if ratio <= RATIO_TARGET { "PASS" } else { "MISS" }
+        if ratio <= RATIO_TARGET {
+            "PASS"
+        } else {
+            "MISS"
+        }
     );
     Ok(())
 }

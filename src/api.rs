@@ -41,7 +41,10 @@ impl std::fmt::Debug for Credentials {
 pub fn basic_header(username: &str, password: &str) -> String {
     let digest = Md5::digest(password.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{username}:{hex}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{username}:{hex}"))
+    )
 }
 
 #[derive(Debug, Clone)]
@@ -68,17 +71,32 @@ pub enum Stop {
 #[derive(Debug, Clone)]
 enum AttemptError {
     /// Worth another try; `ambiguous` when the request may have reached the server.
-    Retry { detail: String, status: Option<u16>, retry_after: Option<Duration>, ambiguous: bool, connect: bool },
+    Retry {
+        detail: String,
+        status: Option<u16>,
+        retry_after: Option<Duration>,
+        ambiguous: bool,
+        connect: bool,
+    },
     Stop(Stop),
 }
 
 /// What happened to one row's request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PostResult {
-    Created { id: Option<i64>, status: u16 },
+    Created {
+        id: Option<i64>,
+        status: u16,
+    },
     /// The name existed before this run.
-    Existing { status: u16, errors: Vec<ApiError> },
-    Failed { status: Option<u16>, errors: Vec<ApiError> },
+    Existing {
+        status: u16,
+        errors: Vec<ApiError>,
+    },
+    Failed {
+        status: Option<u16>,
+        errors: Vec<ApiError>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -112,7 +130,11 @@ pub struct Client {
 
 fn url(base: &Url, path: &str) -> Url {
     let mut u = base.clone();
-    let joined = format!("{}/{}", base.path().trim_end_matches('/'), path.trim_start_matches('/'));
+    let joined = format!(
+        "{}/{}",
+        base.path().trim_end_matches('/'),
+        path.trim_start_matches('/')
+    );
     u.set_path(&joined);
     u
 }
@@ -129,7 +151,10 @@ fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs_f64(secs.max(0.0)));
     }
     let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-    let wait = when.signed_duration_since(chrono::Utc::now()).to_std().unwrap_or_default();
+    let wait = when
+        .signed_duration_since(chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default();
     Some(wait)
 }
 
@@ -140,7 +165,11 @@ fn api_errors(body: &Value) -> Vec<ApiError> {
             list.iter()
                 .map(|e| ApiError {
                     code: e.get("code").and_then(Value::as_i64).unwrap_or(0),
-                    message: e.get("message").and_then(Value::as_str).unwrap_or_default().to_string(),
+                    message: e
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
                 })
                 .collect()
         })
@@ -156,7 +185,8 @@ impl Client {
             .user_agent(concat!("streak-import/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let limiter = config.rate_limit.and_then(|per_min| {
-            std::num::NonZeroU32::new(per_min).map(|n| (per_min, Arc::new(RateLimiter::direct(Quota::per_minute(n)))))
+            std::num::NonZeroU32::new(per_min)
+                .map(|n| (per_min, Arc::new(RateLimiter::direct(Quota::per_minute(n)))))
         });
         let adaptive = limiter.is_none();
         let basic = match &config.credentials {
@@ -186,11 +216,17 @@ impl Client {
         loop {
             let pause = self.paused_until.lock().ok().and_then(|p| *p);
             match pause {
-                Some(until) if until > Instant::now() => tokio::time::sleep_until(until.into()).await,
+                Some(until) if until > Instant::now() => {
+                    tokio::time::sleep_until(until.into()).await
+                }
                 _ => break,
             }
         }
-        let limiter = self.limiter.read().ok().and_then(|l| l.as_ref().map(|(_, l)| l.clone()));
+        let limiter = self
+            .limiter
+            .read()
+            .ok()
+            .and_then(|l| l.as_ref().map(|(_, l)| l.clone()));
         if let Some(l) = limiter {
             l.until_ready().await;
         }
@@ -208,8 +244,13 @@ impl Client {
             return;
         }
         let recent = self.window.lock().map(|w| w.1.max(w.2)).unwrap_or(1);
-        let Ok(mut slot) = self.limiter.write() else { return };
-        let current = slot.as_ref().map(|(per_min, _)| *per_min).unwrap_or(recent.max(1) * 60);
+        let Ok(mut slot) = self.limiter.write() else {
+            return;
+        };
+        let current = slot
+            .as_ref()
+            .map(|(per_min, _)| *per_min)
+            .unwrap_or(recent.max(1) * 60);
         let slower = (current.min(recent.max(1) * 60) * 3 / 4).max(1);
         if let Some(n) = std::num::NonZeroU32::new(slower) {
             *slot = Some((slower, Arc::new(RateLimiter::direct(Quota::per_minute(n)))));
@@ -229,17 +270,32 @@ impl Client {
         match &self.config.credentials {
             Credentials::Basic { .. } => Ok((header::AUTHORIZATION, self.basic.clone())),
             Credentials::OAuth { key, secret } => {
-                if let Some(t) = self.token.read().await.as_ref().filter(|t| t.renew_at > Instant::now()) {
-                    return Ok((header::HeaderName::from_static("x-cap-api-oauth-token"), t.value.clone()));
+                if let Some(t) = self
+                    .token
+                    .read()
+                    .await
+                    .as_ref()
+                    .filter(|t| t.renew_at > Instant::now())
+                {
+                    return Ok((
+                        header::HeaderName::from_static("x-cap-api-oauth-token"),
+                        t.value.clone(),
+                    ));
                 }
                 let mut slot = self.token.write().await;
                 if let Some(t) = slot.as_ref().filter(|t| t.renew_at > Instant::now()) {
-                    return Ok((header::HeaderName::from_static("x-cap-api-oauth-token"), t.value.clone()));
+                    return Ok((
+                        header::HeaderName::from_static("x-cap-api-oauth-token"),
+                        t.value.clone(),
+                    ));
                 }
                 let token = self.fetch_token(key, secret).await?;
                 let value = token.value.clone();
                 *slot = Some(token);
-                Ok((header::HeaderName::from_static("x-cap-api-oauth-token"), value))
+                Ok((
+                    header::HeaderName::from_static("x-cap-api-oauth-token"),
+                    value,
+                ))
             }
         }
     }
@@ -255,18 +311,35 @@ impl Client {
             .map_err(|e| transport_error(&e, false))?;
         let status = resp.status();
         let body: Value = resp.json().await.unwrap_or(Value::Null);
-        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN || status == StatusCode::BAD_REQUEST {
-            let message = api_errors(&body).first().map(|e| e.message.clone()).unwrap_or_else(|| "Failed to generate OAuth token".into());
-            return Err(AttemptError::Stop(Stop::AuthRefused { status: status.as_u16(), message }));
+        if status == StatusCode::UNAUTHORIZED
+            || status == StatusCode::FORBIDDEN
+            || status == StatusCode::BAD_REQUEST
+        {
+            let message = api_errors(&body)
+                .first()
+                .map(|e| e.message.clone())
+                .unwrap_or_else(|| "Failed to generate OAuth token".into());
+            return Err(AttemptError::Stop(Stop::AuthRefused {
+                status: status.as_u16(),
+                message,
+            }));
         }
         let data = body.get("data");
-        let value = data.and_then(|d| d.get("accessToken")).and_then(Value::as_str);
-        let ttl = data.and_then(|d| d.get("ttlSeconds")).and_then(Value::as_u64).unwrap_or(300);
+        let value = data
+            .and_then(|d| d.get("accessToken"))
+            .and_then(Value::as_str);
+        let ttl = data
+            .and_then(|d| d.get("ttlSeconds"))
+            .and_then(Value::as_u64)
+            .unwrap_or(300);
         match value {
             Some(v) if status.is_success() => {
                 // Renew when 80% of the lifetime has gone, so no request carries a dying token.
                 let renew = Duration::from_secs_f64(ttl as f64 * 0.8);
-                Ok(Token { value: v.to_string(), renew_at: Instant::now() + renew })
+                Ok(Token {
+                    value: v.to_string(),
+                    renew_at: Instant::now() + renew,
+                })
             }
             _ => Err(AttemptError::Retry {
                 detail: format!("token request answered HTTP {status} without a token"),
@@ -293,7 +366,10 @@ impl Client {
             .retry(backoff)
             .when(|e| matches!(e, AttemptError::Retry { .. }))
             .adjust(|e, step| match e {
-                AttemptError::Retry { retry_after: Some(wait), .. } => Some(*wait),
+                AttemptError::Retry {
+                    retry_after: Some(wait),
+                    ..
+                } => Some(*wait),
                 _ => step.map(full_jitter),
             })
             .await
@@ -322,7 +398,13 @@ impl Client {
         let wait = retry_after(resp.headers());
         let body = resp.json::<Value>().await;
         let retry = |detail: String, retry_after, ambiguous| {
-            Err(AttemptError::Retry { detail, status: Some(code), retry_after, ambiguous, connect: false })
+            Err(AttemptError::Retry {
+                detail,
+                status: Some(code),
+                retry_after,
+                ambiguous,
+                connect: false,
+            })
         };
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             if let Credentials::OAuth { .. } = self.config.credentials {
@@ -338,7 +420,10 @@ impl Client {
                 .ok()
                 .and_then(|b| api_errors(b).first().map(|e| e.message.clone()))
                 .unwrap_or_else(|| "authentication failed".into());
-            return Err(AttemptError::Stop(Stop::AuthRefused { status: code, message }));
+            return Err(AttemptError::Stop(Stop::AuthRefused {
+                status: code,
+                message,
+            }));
         }
         if status == StatusCode::TOO_MANY_REQUESTS {
             let wait = wait.unwrap_or(Duration::from_secs(1));
@@ -348,11 +433,19 @@ impl Client {
         }
         if status.is_server_error() {
             // 503 means the request was refused before any work; 500/502/504 may hide a commit.
-            return retry(format!("HTTP {code}"), wait, may_commit && status != StatusCode::SERVICE_UNAVAILABLE);
+            return retry(
+                format!("HTTP {code}"),
+                wait,
+                may_commit && status != StatusCode::SERVICE_UNAVAILABLE,
+            );
         }
         if status.is_success() {
             if let Err(e) = &body {
-                return retry(format!("HTTP {code} with an unreadable body: {e}"), None, may_commit);
+                return retry(
+                    format!("HTTP {code} with an unreadable body: {e}"),
+                    None,
+                    may_commit,
+                );
             }
         }
         Ok((status, body))
@@ -364,11 +457,19 @@ impl Client {
         let ambiguous = AtomicBool::new(false);
         let once = || async {
             if self.stopped.load(Ordering::Relaxed) {
-                return Err(AttemptError::Stop(Stop::Unreachable { base: String::new(), detail: "stopped".into() }));
+                return Err(AttemptError::Stop(Stop::Unreachable {
+                    base: String::new(),
+                    detail: "stopped".into(),
+                }));
             }
             attempts.fetch_add(1, Ordering::Relaxed);
-            let r = self.post_once(body, ambiguous.load(Ordering::Relaxed)).await;
-            if let Err(AttemptError::Retry { ambiguous: true, .. }) = &r {
+            let r = self
+                .post_once(body, ambiguous.load(Ordering::Relaxed))
+                .await;
+            if let Err(AttemptError::Retry {
+                ambiguous: true, ..
+            }) = &r
+            {
                 ambiguous.store(true, Ordering::Relaxed);
             }
             r
@@ -380,21 +481,35 @@ impl Client {
                 let result = match result {
                     PostResult::Created { id: None, status } => {
                         // The name exists because an earlier, unanswered attempt created it.
-                        PostResult::Created { id: self.find_id(&body.name).await, status }
+                        PostResult::Created {
+                            id: self.find_id(&body.name).await,
+                            status,
+                        }
                     }
                     other => other,
                 };
                 Ok(Posted { result, attempts })
             }
             Err(AttemptError::Stop(stop)) => Err(stop),
-            Err(AttemptError::Retry { detail, status, connect, .. }) => {
+            Err(AttemptError::Retry {
+                detail,
+                status,
+                connect,
+                ..
+            }) => {
                 if connect && status.is_none() {
-                    return Err(Stop::Unreachable { base: self.config.base_url.to_string(), detail });
+                    return Err(Stop::Unreachable {
+                        base: self.config.base_url.to_string(),
+                        detail,
+                    });
                 }
                 Ok(Posted {
                     result: PostResult::Failed {
                         status,
-                        errors: vec![ApiError { code: 0, message: format!("gave up after {attempts} attempts: {detail}") }],
+                        errors: vec![ApiError {
+                            code: 0,
+                            message: format!("gave up after {attempts} attempts: {detail}"),
+                        }],
                     },
                     attempts,
                 })
@@ -402,30 +517,66 @@ impl Client {
         }
     }
 
-    async fn post_once(&self, body: &TargetGroup, after_ambiguous: bool) -> Result<PostResult, AttemptError> {
-        let request = self.http.post(url(&self.config.base_url, "v3/targetGroups")).json(body);
+    async fn post_once(
+        &self,
+        body: &TargetGroup,
+        after_ambiguous: bool,
+    ) -> Result<PostResult, AttemptError> {
+        let request = self
+            .http
+            .post(url(&self.config.base_url, "v3/targetGroups"))
+            .json(body);
         let (status, parsed) = self.send(request, true).await?;
         let code = status.as_u16();
         let body_json = parsed.unwrap_or(Value::Null);
         let errors = api_errors(&body_json);
         if status.is_success() {
-            if let Some(id) = body_json.get("data").and_then(|d| d.get("id")).and_then(Value::as_i64) {
-                return Ok(PostResult::Created { id: Some(id), status: code });
+            if let Some(id) = body_json
+                .get("data")
+                .and_then(|d| d.get("id"))
+                .and_then(Value::as_i64)
+            {
+                return Ok(PostResult::Created {
+                    id: Some(id),
+                    status: code,
+                });
             }
-            return Ok(PostResult::Failed { status: Some(code), errors: if errors.is_empty() { vec![ApiError { code: 0, message: "success status without data.id".into() }] } else { errors } });
+            return Ok(PostResult::Failed {
+                status: Some(code),
+                errors: if errors.is_empty() {
+                    vec![ApiError {
+                        code: 0,
+                        message: "success status without data.id".into(),
+                    }]
+                } else {
+                    errors
+                },
+            });
         }
         if errors.iter().any(|e| e.code == NAME_EXISTS) {
             return Ok(if after_ambiguous {
-                PostResult::Created { id: None, status: code }
+                PostResult::Created {
+                    id: None,
+                    status: code,
+                }
             } else {
-                PostResult::Existing { status: code, errors }
+                PostResult::Existing {
+                    status: code,
+                    errors,
+                }
             });
         }
-        Ok(PostResult::Failed { status: Some(code), errors })
+        Ok(PostResult::Failed {
+            status: Some(code),
+            errors,
+        })
     }
 
     /// A read-only request whose JSON answer is wanted, retried like a POST.
-    async fn request_json(&self, build: impl Fn() -> reqwest::RequestBuilder) -> Result<Value, AttemptError> {
+    async fn request_json(
+        &self,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Value, AttemptError> {
         self.with_retries(|| async {
             let (status, body) = self.send(build(), false).await?;
             body.map_err(|e| AttemptError::Retry {
@@ -452,11 +603,16 @@ impl Client {
             let body = self.request_json(|| self.http.get(u.clone())).await.ok()?;
             let data = body.get("data")?.as_array()?;
             if let Some(found) = data.iter().find(|g| {
-                g.get("name").and_then(Value::as_str).is_some_and(|n| n.to_lowercase() == name.to_lowercase())
+                g.get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| n.to_lowercase() == name.to_lowercase())
             }) {
                 return found.get("id").and_then(Value::as_i64);
             }
-            let total = body.pointer("/pagination/total").and_then(Value::as_u64).unwrap_or(0);
+            let total = body
+                .pointer("/pagination/total")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
             offset += data.len() as u64;
             if data.is_empty() || offset >= total {
                 return None;
@@ -468,8 +624,14 @@ impl Client {
     pub async fn name_is_free(&self, name: &str) -> Result<bool, Stop> {
         let u = url(&self.config.base_url, "v3/targetGroups/isValidName");
         let body = serde_json::json!({"type": "targetGroupName", "value": name});
-        let unreachable = |detail: String| Stop::Unreachable { base: self.config.base_url.to_string(), detail };
-        match self.request_json(|| self.http.post(u.clone()).json(&body)).await {
+        let unreachable = |detail: String| Stop::Unreachable {
+            base: self.config.base_url.to_string(),
+            detail,
+        };
+        match self
+            .request_json(|| self.http.post(u.clone()).json(&body))
+            .await
+        {
             Ok(answer) => answer
                 .get("data")
                 .and_then(Value::as_bool)
@@ -490,7 +652,13 @@ fn transport_error(e: &reqwest::Error, may_commit: bool) -> AttemptError {
     } else {
         "the connection closed before an answer".to_string()
     };
-    AttemptError::Retry { detail, status: None, retry_after: None, ambiguous: may_commit && !connect, connect }
+    AttemptError::Retry {
+        detail,
+        status: None,
+        retry_after: None,
+        ambiguous: may_commit && !connect,
+        connect,
+    }
 }
 
 pub type SharedClient = Arc<Client>;
@@ -503,16 +671,29 @@ mod tests {
     fn basic_header_is_base64_of_user_and_lowercase_md5() {
         // The vendor's page shows `bdc87b9c…` as md5("Pass123"); it is not (md5 gives
         // 2f23fa35…), so the page's digest is checked for its encoding only.
-        assert_eq!(basic_header("store123", "Pass123"), "Basic c3RvcmUxMjM6MmYyM2ZhMzU3OWYzZjc1MTc1NzkzNjQ5MTE1YzFiMjU=");
-        let vendor = base64::engine::general_purpose::STANDARD.encode("store123:bdc87b9c894da5168059e00ebffb9077");
-        assert_eq!(vendor, "c3RvcmUxMjM6YmRjODdiOWM4OTRkYTUxNjgwNTllMDBlYmZmYjkwNzc=");
+        assert_eq!(
+            basic_header("store123", "Pass123"),
+            "Basic c3RvcmUxMjM6MmYyM2ZhMzU3OWYzZjc1MTc1NzkzNjQ5MTE1YzFiMjU="
+        );
+        let vendor = base64::engine::general_purpose::STANDARD
+            .encode("store123:bdc87b9c894da5168059e00ebffb9077");
+        assert_eq!(
+            vendor,
+            "c3RvcmUxMjM6YmRjODdiOWM4OTRkYTUxNjgwNTllMDBlYmZmYjkwNzc="
+        );
     }
 
     #[test]
     fn credentials_never_print_secrets() {
-        let c = Credentials::Basic { username: "till".into(), password: "hunter2".into() };
+        let c = Credentials::Basic {
+            username: "till".into(),
+            password: "hunter2".into(),
+        };
         assert!(!format!("{c:?}").contains("hunter2"));
-        let o = Credentials::OAuth { key: "k1".into(), secret: "s3cr3t".into() };
+        let o = Credentials::OAuth {
+            key: "k1".into(),
+            secret: "s3cr3t".into(),
+        };
         assert!(!format!("{o:?}").contains("s3cr3t"));
     }
 
@@ -521,7 +702,10 @@ mod tests {
         let mut h = header::HeaderMap::new();
         h.insert(header::RETRY_AFTER, "2".parse().unwrap());
         assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
-        h.insert(header::RETRY_AFTER, "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
+        h.insert(
+            header::RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
     }
 
@@ -535,8 +719,14 @@ mod tests {
     #[test]
     fn urls_join_under_the_base_path() {
         let base = Url::parse("https://eu.api.capillarytech.com").unwrap();
-        assert_eq!(url(&base, "v3/targetGroups").as_str(), "https://eu.api.capillarytech.com/v3/targetGroups");
+        assert_eq!(
+            url(&base, "v3/targetGroups").as_str(),
+            "https://eu.api.capillarytech.com/v3/targetGroups"
+        );
         let base = Url::parse("http://127.0.0.1:9/prefix/").unwrap();
-        assert_eq!(url(&base, "v3/milestones").as_str(), "http://127.0.0.1:9/prefix/v3/milestones");
+        assert_eq!(
+            url(&base, "v3/milestones").as_str(),
+            "http://127.0.0.1:9/prefix/v3/milestones"
+        );
     }
 }

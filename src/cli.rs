@@ -40,10 +40,14 @@ CAPILLARY_USERNAME=till CAPILLARY_PASSWORD=… streak-import import campaign.xls
     )]
     Import(ImportArgs),
     /// Serve the sandbox API on loopback, to rehearse imports and to test against.
-    #[command(after_help = "Example:\n  SANDBOX_PASSWORD=secret streak-import sandbox --port 8787 --error-rate 0.1 --state sandbox.json")]
+    #[command(
+        after_help = "Example:\n  SANDBOX_PASSWORD=secret streak-import sandbox --port 8787 --error-rate 0.1 --state sandbox.json"
+    )]
     Sandbox(crate::commands::sandbox::SandboxArgs),
     /// Write a blank template: header row, dropdowns, instructions, one example row.
-    #[command(after_help = "Examples:\n  streak-import template -o campaign.xlsx\n  streak-import template -o campaign.csv")]
+    #[command(
+        after_help = "Examples:\n  streak-import template -o campaign.xlsx\n  streak-import template -o campaign.csv"
+    )]
     Template(crate::commands::template::TemplateArgs),
 }
 

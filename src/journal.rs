@@ -16,7 +16,10 @@ use crate::outcome::{ApiError, Status};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Entry {
-    Intent { row: u32, name: String },
+    Intent {
+        row: u32,
+        name: String,
+    },
     Outcome {
         row: u32,
         name: String,
@@ -67,20 +70,34 @@ pub fn path_for(state_dir: &Path, sha256: &str) -> PathBuf {
 impl Journal {
     /// Opens (creating) the journal of an input and reads what earlier runs recorded. With
     /// `fresh`, an existing journal is moved aside (kept, never deleted) and the run starts over.
-    pub fn open(state_dir: &Path, sha256: &str, fresh: bool) -> Result<(Journal, Previous), InputError> {
-        let io = |source| InputError::ReportWrite { path: state_dir.to_path_buf(), source };
+    pub fn open(
+        state_dir: &Path,
+        sha256: &str,
+        fresh: bool,
+    ) -> Result<(Journal, Previous), InputError> {
+        let io = |source| InputError::ReportWrite {
+            path: state_dir.to_path_buf(),
+            source,
+        };
         std::fs::create_dir_all(state_dir).map_err(io)?;
         let path = path_for(state_dir, sha256);
         let mut previous = Previous::default();
         if path.exists() {
             if fresh {
-                let aside = path.with_extension(format!("jsonl.{}", chrono::Utc::now().format("%Y%m%dT%H%M%S")));
+                let aside = path.with_extension(format!(
+                    "jsonl.{}",
+                    chrono::Utc::now().format("%Y%m%dT%H%M%S")
+                ));
                 std::fs::rename(&path, aside).map_err(io)?;
             } else {
                 previous = read(&path).map_err(io)?;
             }
         }
-        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(io)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io)?;
         Ok((Journal { path, file }, previous))
     }
 
@@ -103,7 +120,9 @@ fn read(path: &Path) -> std::io::Result<Previous> {
     let mut previous = Previous::default();
     for line in BufReader::new(File::open(path)?).lines() {
         let line = line?;
-        let Ok(entry) = serde_json::from_str::<Entry>(&line) else { continue };
+        let Ok(entry) = serde_json::from_str::<Entry>(&line) else {
+            continue;
+        };
         match &entry {
             Entry::Intent { row, name } => {
                 previous.in_flight.insert(*row, name.clone());
@@ -126,7 +145,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut j, prev) = Journal::open(dir.path(), "abc", false).unwrap();
         assert!(prev.outcomes.is_empty());
-        j.append(&Entry::Intent { row: 2, name: "A".into() }).unwrap();
+        j.append(&Entry::Intent {
+            row: 2,
+            name: "A".into(),
+        })
+        .unwrap();
         j.append(&Entry::Outcome {
             row: 2,
             name: "A".into(),
@@ -137,13 +160,28 @@ mod tests {
             attempts: 1,
         })
         .unwrap();
-        j.append(&Entry::Intent { row: 3, name: "B".into() }).unwrap();
+        j.append(&Entry::Intent {
+            row: 3,
+            name: "B".into(),
+        })
+        .unwrap();
         let path = j.path().to_path_buf();
         drop(j);
-        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"event\":\"outc").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"event\":\"outc")
+            .unwrap();
         let (_, prev) = Journal::open(dir.path(), "abc", false).unwrap();
         assert_eq!(prev.in_flight.get(&3).map(String::as_str), Some("B"));
-        assert!(matches!(prev.outcomes.get(&2), Some(Entry::Outcome { target_group_id: Some(7), .. })));
+        assert!(matches!(
+            prev.outcomes.get(&2),
+            Some(Entry::Outcome {
+                target_group_id: Some(7),
+                ..
+            })
+        ));
         let (_, prev) = Journal::open(dir.path(), "abc", true).unwrap();
         assert!(prev.outcomes.is_empty() && prev.in_flight.is_empty());
     }

@@ -209,7 +209,11 @@ pub fn read_sheet(
         let (spec, name, problems) = read_period_row(raw, &map, rules, default_zone);
         let key = name.to_lowercase();
         let cells = (0..PERIOD_COLUMNS.len())
-            .map(|c| map.position(c).map(|p| raw.get(p).to_value()).unwrap_or(Value::Empty))
+            .map(|c| {
+                map.position(c)
+                    .map(|p| raw.get(p).to_value())
+                    .unwrap_or(Value::Empty)
+            })
             .collect();
         out.raw.push((key.clone(), cells));
         match spec {
@@ -419,7 +423,11 @@ mod tests {
             default_value: None,
             description: String::new(),
             active: true,
-            source: Some(Source { row, name: "S".into(), name_cell: format!("A{row}") }),
+            source: Some(Source {
+                row,
+                name: "S".into(),
+                name_cell: format!("A{row}"),
+            }),
         };
         let sorted = check_explicit(vec![
             spec(d(2026, 8, 1), d(2026, 8, 10), 3),

@@ -32,7 +32,15 @@ pub enum Ended {
 }
 
 fn apply(row: &mut RowOutcome, entry: &Entry) {
-    if let Entry::Outcome { status, target_group_id, http_status, api_errors, attempts, .. } = entry {
+    if let Entry::Outcome {
+        status,
+        target_group_id,
+        http_status,
+        api_errors,
+        attempts,
+        ..
+    } = entry
+    {
         row.status = *status;
         row.target_group_id = *target_group_id;
         row.http_status = *http_status;
@@ -44,10 +52,20 @@ fn apply(row: &mut RowOutcome, entry: &Entry) {
 fn outcome_entry(row: u32, name: &str, posted: &Posted) -> Entry {
     let (status, target_group_id, http_status, api_errors) = match &posted.result {
         PostResult::Created { id, status } => (Status::Created, *id, Some(*status), Vec::new()),
-        PostResult::Existing { status, errors } => (Status::Existing, None, Some(*status), errors.clone()),
+        PostResult::Existing { status, errors } => {
+            (Status::Existing, None, Some(*status), errors.clone())
+        }
         PostResult::Failed { status, errors } => (Status::Failed, None, *status, errors.clone()),
     };
-    Entry::Outcome { row, name: name.to_string(), status, target_group_id, http_status, api_errors, attempts: posted.attempts }
+    Entry::Outcome {
+        row,
+        name: name.to_string(),
+        status,
+        target_group_id,
+        http_status,
+        api_errors,
+        attempts: posted.attempts,
+    }
 }
 
 /// Posts the valid rows of `rows` (in input order). Outcomes are written into `rows`; rows not
@@ -69,7 +87,13 @@ pub async fn post_all(
             continue;
         }
         match previous.outcomes.get(&row.row) {
-            Some(e @ Entry::Outcome { name, status: Status::Created | Status::Existing, .. }) if *name == row.name => {
+            Some(
+                e @ Entry::Outcome {
+                    name,
+                    status: Status::Created | Status::Existing,
+                    ..
+                },
+            ) if *name == row.name => {
                 apply(row, e);
                 counts.skipped += 1;
             }
@@ -84,8 +108,13 @@ pub async fn post_all(
     let mut started = 0usize;
     loop {
         // Start rows while there is room; stop starting once interrupted or stopped.
-        while stop.is_none() && !interrupted.load(Ordering::Relaxed) && tasks.len() < concurrency.max(1) {
-            let Some((i, in_flight)) = pending.next() else { break };
+        while stop.is_none()
+            && !interrupted.load(Ordering::Relaxed)
+            && tasks.len() < concurrency.max(1)
+        {
+            let Some((i, in_flight)) = pending.next() else {
+                break;
+            };
             if started > 0 && started < concurrency {
                 // Slow start: the first workers begin a moment apart, so their requests do not
                 // arrive, and come back, as one burst every round trip for the rest of the run.
@@ -93,7 +122,9 @@ pub async fn post_all(
             }
             started += 1;
             let row = &rows[i];
-            let Some(body) = row.payload.clone() else { continue };
+            let Some(body) = row.payload.clone() else {
+                continue;
+            };
             let (number, name) = (row.row, row.name.clone());
             let client = client.clone();
             let journal = journal.clone();
@@ -101,7 +132,13 @@ pub async fn post_all(
                 if in_flight {
                     // An earlier run sent this row and died before recording the answer.
                     if let Some(id) = client.find_id(&name).await {
-                        let posted = Posted { result: PostResult::Created { id: Some(id), status: 200 }, attempts: 0 };
+                        let posted = Posted {
+                            result: PostResult::Created {
+                                id: Some(id),
+                                status: 200,
+                            },
+                            attempts: 0,
+                        };
                         if let Ok(mut j) = journal.lock() {
                             let _ = j.append(&outcome_entry(number, &name, &posted));
                         }
@@ -109,7 +146,10 @@ pub async fn post_all(
                     }
                 }
                 if let Ok(mut j) = journal.lock() {
-                    let _ = j.append(&Entry::Intent { row: number, name: name.clone() });
+                    let _ = j.append(&Entry::Intent {
+                        row: number,
+                        name: name.clone(),
+                    });
                 }
                 let result = client.create(&body).await;
                 if let Ok(posted) = &result {
@@ -120,7 +160,9 @@ pub async fn post_all(
                 (i, result.map(|p| (p, false)))
             });
         }
-        let Some(joined) = tasks.join_next().await else { break };
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
         let Ok((i, result)) = joined else { continue };
         match result {
             Ok((posted, reconciled)) => {
@@ -139,12 +181,19 @@ pub async fn post_all(
             }
         }
         phase.inc(1);
-        phase.set_message(format!("created {created}, existing {existing}, failed {failed}"));
+        phase.set_message(format!(
+            "created {created}, existing {existing}, failed {failed}"
+        ));
     }
-    for row in rows.iter_mut().filter(|r| r.status == Status::Valid && r.payload.is_some()) {
+    for row in rows
+        .iter_mut()
+        .filter(|r| r.status == Status::Valid && r.payload.is_some())
+    {
         row.status = Status::NotSent;
     }
-    phase.finish(&format!("{created} created, {existing} already existing, {failed} failed"));
+    phase.finish(&format!(
+        "{created} created, {existing} already existing, {failed} failed"
+    ));
     let ended = match stop {
         Some(s) => Ended::Stopped(s),
         None if interrupted.load(Ordering::Relaxed) => Ended::Interrupted,

@@ -118,7 +118,9 @@ pub fn column_index(cell: &str) -> Option<usize> {
 
 /// `F7` → 7: the row of a cell reference.
 pub fn row_of(cell: &str) -> Option<u32> {
-    cell.trim_start_matches(|c: char| c.is_ascii_uppercase()).parse().ok()
+    cell.trim_start_matches(|c: char| c.is_ascii_uppercase())
+        .parse()
+        .ok()
 }
 
 pub fn cell_ref(col_index: usize, row: u32) -> String {

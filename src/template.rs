@@ -12,8 +12,8 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use rust_xlsxwriter::{
-    DataValidation, DataValidationErrorStyle, DataValidationRule, Format, FormatAlign, Formula, Workbook, Worksheet,
-    XlsxError,
+    DataValidation, DataValidationErrorStyle, DataValidationRule, Format, FormatAlign, Formula,
+    Workbook, Worksheet, XlsxError,
 };
 
 use crate::columns::{ColumnDef, Kind, Need, COLUMNS, PERIOD_COLUMNS};
@@ -108,7 +108,10 @@ pub fn typed_value(kind: Kind, text: &str) -> Value {
 
 /// The example row: each column's `example`, typed, in table order.
 pub fn example_row() -> Vec<Value> {
-    COLUMNS.iter().map(|c| typed_value(c.kind, c.example)).collect()
+    COLUMNS
+        .iter()
+        .map(|c| typed_value(c.kind, c.example))
+        .collect()
 }
 
 /// A cell value as CSV text: dates as `YYYY-MM-DD`, booleans as `TRUE`/`FALSE`.
@@ -156,7 +159,11 @@ pub fn write_csv(path: &Path, rows: &[Vec<Value>]) -> Result<(), InputError> {
 /// Writes the XLSX template with `rows` on the `streaks` sheet and `periods` on the `periods`
 /// sheet, each row in table order ([`COLUMNS`], [`PERIOD_COLUMNS`]). The command writes
 /// `[example_row()]` and no periods; tests fill in rows of their own.
-pub fn write_xlsx(path: &Path, rows: &[Vec<Value>], periods: &[Vec<Value>]) -> Result<(), InputError> {
+pub fn write_xlsx(
+    path: &Path,
+    rows: &[Vec<Value>],
+    periods: &[Vec<Value>],
+) -> Result<(), InputError> {
     let mut book = build(rows, periods, LIST_LITERAL_LIMIT).map_err(|e| write_error(path, e))?;
     book.save(path).map_err(|e| write_error(path, e))
 }
@@ -190,11 +197,18 @@ impl Lists {
             }
         };
         let letters = crate::problem::column_letters(col);
-        Ok(format!("{LISTS_SHEET}!${letters}$1:${letters}${}", values.len()))
+        Ok(format!(
+            "{LISTS_SHEET}!${letters}$1:${letters}${}",
+            values.len()
+        ))
     }
 }
 
-fn build(rows: &[Vec<Value>], periods: &[Vec<Value>], literal_limit: usize) -> Result<Workbook, XlsxError> {
+fn build(
+    rows: &[Vec<Value>],
+    periods: &[Vec<Value>],
+    literal_limit: usize,
+) -> Result<Workbook, XlsxError> {
     let f = Formats {
         header: Format::new().set_bold(),
         date: Format::new().set_num_format("yyyy-mm-dd"),
@@ -259,7 +273,11 @@ fn data_sheet<C>(
             Kind::Date => {
                 ws.set_column_format(col, &f.date)?;
             }
-            Kind::Text { .. } | Kind::TimeZone | Kind::JsonObject | Kind::IdList | Kind::LevelList => {
+            Kind::Text { .. }
+            | Kind::TimeZone
+            | Kind::JsonObject
+            | Kind::IdList
+            | Kind::LevelList => {
                 ws.set_column_format(col, &f.text)?;
             }
             _ => {}
@@ -277,7 +295,11 @@ fn data_sheet<C>(
 
 /// The column's data validation: a dropdown for enum and boolean columns, a whole-number range
 /// for whole-number columns that fit Excel's check, else none; always the input message.
-fn validation<C>(c: &ColumnDef<C>, lists: &mut Lists, literal_limit: usize) -> Result<DataValidation, XlsxError> {
+fn validation<C>(
+    c: &ColumnDef<C>,
+    lists: &mut Lists,
+    literal_limit: usize,
+) -> Result<DataValidation, XlsxError> {
     let mut v = DataValidation::new();
     if let Some(values) = dropdown_values(c.kind) {
         let literal = values.join(",");
@@ -311,7 +333,13 @@ fn validation<C>(c: &ColumnDef<C>, lists: &mut Lists, literal_limit: usize) -> R
         .set_input_message(truncate(c.rule, INPUT_MESSAGE_LIMIT))
 }
 
-fn write_cell(ws: &mut Worksheet, row: u32, col: u16, value: &Value, f: &Formats) -> Result<(), XlsxError> {
+fn write_cell(
+    ws: &mut Worksheet,
+    row: u32,
+    col: u16,
+    value: &Value,
+    f: &Formats,
+) -> Result<(), XlsxError> {
     match value {
         Value::Empty | Value::FormulaNoValue => {}
         // Always a string cell: a value starting with `=` never becomes a formula.
@@ -349,7 +377,14 @@ pub const INSTRUCTION_HEADER: [&str; 6] = [
 ];
 
 fn instructions_sheet(ws: &mut Worksheet, f: &Formats) -> Result<(), XlsxError> {
-    for (col, width) in [(0u16, 24.0), (1, 20.0), (2, 44.0), (3, 80.0), (4, 26.0), (5, 36.0)] {
+    for (col, width) in [
+        (0u16, 24.0),
+        (1, 20.0),
+        (2, 44.0),
+        (3, 80.0),
+        (4, 26.0),
+        (5, 36.0),
+    ] {
         ws.set_column_width(col, width)?;
     }
     ws.write_string_with_format(0, 0, "How to use this template", &f.bold)?;
@@ -359,7 +394,13 @@ fn instructions_sheet(ws: &mut Worksheet, f: &Formats) -> Result<(), XlsxError> 
         r += 1;
     }
     r += 1;
-    r = column_table(ws, r, "Columns of the `streaks` sheet (one row per streak)", COLUMNS, f)?;
+    r = column_table(
+        ws,
+        r,
+        "Columns of the `streaks` sheet (one row per streak)",
+        COLUMNS,
+        f,
+    )?;
     r += 1;
     column_table(
         ws,
@@ -429,11 +470,20 @@ mod tests {
     #[test]
     fn examples_are_typed_by_kind() {
         assert_eq!(typed_value(Kind::Bool, "TRUE"), Value::Bool(true));
-        assert_eq!(typed_value(Kind::Int { min: 1, max: 3 }, "3"), Value::Int(3));
+        assert_eq!(
+            typed_value(Kind::Int { min: 1, max: 3 }, "3"),
+            Value::Int(3)
+        );
         assert_eq!(typed_value(Kind::AmountList, "500"), Value::Number(500.0));
-        assert_eq!(typed_value(Kind::AmountList, "1;2"), Value::Text("1;2".into()));
+        assert_eq!(
+            typed_value(Kind::AmountList, "1;2"),
+            Value::Text("1;2".into())
+        );
         assert_eq!(typed_value(Kind::Text { max: 9 }, ""), Value::Empty);
-        assert!(matches!(typed_value(Kind::Date, "2026-07-04"), Value::Date(_)));
+        assert!(matches!(
+            typed_value(Kind::Date, "2026-07-04"),
+            Value::Date(_)
+        ));
         assert_eq!(example_row().len(), COLUMNS.len());
     }
 
@@ -459,7 +509,10 @@ mod tests {
             "{workbook}"
         );
         // TRUE,FALSE is 10 characters: still inline; the enum lists are longer than 20.
-        assert!(sheet1.contains("<formula1>\"TRUE,FALSE\"</formula1>"), "{sheet1}");
+        assert!(
+            sheet1.contains("<formula1>\"TRUE,FALSE\"</formula1>"),
+            "{sheet1}"
+        );
         assert!(sheet1.contains("<formula1>lists!$A$1:$A$"), "{sheet1}");
         let lists = part(&path, "xl/worksheets/sheet4.xml");
         assert!(lists.contains("<c r=\"A1\""), "{lists}");

@@ -461,8 +461,11 @@ fn no_such_day(t: &str) -> Issue {
         return Issue::new(Code::InvalidDate, format!("`{t}` is not a real date"))
             .hint("check the day and the month (YYYY-MM-DD)");
     }
-    Issue::new(Code::InvalidDate, format!("`{t}` is not a real date and time"))
-        .hint("check the day and month (YYYY-MM-DD) and the time (THH:mm[:ss[.SSS]])")
+    Issue::new(
+        Code::InvalidDate,
+        format!("`{t}` is not a real date and time"),
+    )
+    .hint("check the day and month (YYYY-MM-DD) and the time (THH:mm[:ss[.SSS]])")
 }
 
 /// `03/04/2026`: two readings are possible, so the message names both and the tool picks neither.

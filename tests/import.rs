@@ -39,7 +39,10 @@ fn show(cmd: &Command, out: &Output) -> String {
 fn write_rows(dir: &Path, n: usize) -> PathBuf {
     let mut csv = String::from("name,frequency_type,total_periods,start_date,target_entity,target_type,default_value,streak_levels\n");
     for i in 0..n {
-        csv.push_str(&format!("Streak {i:04},WEEKLY,4,2026-08-03,TRANSACTION,SALES,{},2;3\n", 100 + i));
+        csv.push_str(&format!(
+            "Streak {i:04},WEEKLY,4,2026-08-03,TRANSACTION,SALES,{},2;3\n",
+            100 + i
+        ));
     }
     let path = dir.join("rows.csv");
     std::fs::write(&path, csv).unwrap();
@@ -47,8 +50,14 @@ fn write_rows(dir: &Path, n: usize) -> PathBuf {
 }
 
 async fn sandbox(config: SandboxConfig) -> Sandbox {
-    let config = SandboxConfig { username: "till".into(), password: PASSWORD.into(), ..config };
-    Sandbox::start(config, "127.0.0.1:0".parse::<SocketAddr>().unwrap()).await.unwrap()
+    let config = SandboxConfig {
+        username: "till".into(),
+        password: PASSWORD.into(),
+        ..config
+    };
+    Sandbox::start(config, "127.0.0.1:0".parse::<SocketAddr>().unwrap())
+        .await
+        .unwrap()
 }
 
 fn import(base: &str, input: &Path, dir: &Path, extra: &[&str]) -> Command {
@@ -58,7 +67,9 @@ fn import(base: &str, input: &Path, dir: &Path, extra: &[&str]) -> Command {
         .arg(input)
         .args(["--base-url", base, "--state-dir"])
         .arg(dir.join("state"))
-        .args(["--report", "out.json", "--report", "out.csv", "--report", "out.xlsx", "--quiet"])
+        .args([
+            "--report", "out.json", "--report", "out.csv", "--report", "out.xlsx", "--quiet",
+        ])
         .args(extra)
         .env("CAPILLARY_USERNAME", "till")
         .env("CAPILLARY_PASSWORD", PASSWORD);
@@ -75,14 +86,18 @@ async fn run(mut cmd: Command) -> (Command, Output) {
 }
 
 fn report_rows(dir: &Path) -> Vec<Value> {
-    let report: Value = serde_json::from_slice(&std::fs::read(dir.join("out.json")).unwrap()).unwrap();
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("out.json")).unwrap()).unwrap();
     report["rows"].as_array().unwrap().clone()
 }
 
 fn names_on(sandbox: &Sandbox) -> HashMap<String, Vec<i64>> {
     let mut by_name: HashMap<String, Vec<i64>> = HashMap::new();
     for g in sandbox.groups() {
-        by_name.entry(g["name"].as_str().unwrap().to_lowercase()).or_default().push(g["id"].as_i64().unwrap());
+        by_name
+            .entry(g["name"].as_str().unwrap().to_lowercase())
+            .or_default()
+            .push(g["id"].as_i64().unwrap());
     }
     by_name
 }
@@ -91,7 +106,11 @@ fn names_on(sandbox: &Sandbox) -> HashMap<String, Vec<i64>> {
 /// sandbox holds each name exactly once.
 fn assert_exactly_once(dir: &Path, sandbox: &Sandbox, n: usize) {
     let on_server = names_on(sandbox);
-    assert_eq!(on_server.len(), n, "the sandbox should hold {n} distinct names");
+    assert_eq!(
+        on_server.len(),
+        n,
+        "the sandbox should hold {n} distinct names"
+    );
     for (name, ids) in &on_server {
         assert_eq!(ids.len(), 1, "{name} exists {} times", ids.len());
     }
@@ -100,7 +119,11 @@ fn assert_exactly_once(dir: &Path, sandbox: &Sandbox, n: usize) {
     for r in rows {
         let name = r["name"].as_str().unwrap().to_lowercase();
         assert_eq!(r["status"], "created", "{r}");
-        assert_eq!(r["target_group_id"].as_i64(), Some(on_server[&name][0]), "{r}");
+        assert_eq!(
+            r["target_group_id"].as_i64(),
+            Some(on_server[&name][0]),
+            "{r}"
+        );
     }
 }
 
@@ -116,12 +139,27 @@ async fn faults_still_give_every_row_exactly_once() {
         ..Default::default()
     })
     .await;
-    let cmd = import(&sb.base_url(), &input, dir.path(), &["--concurrency", "16", "--max-attempts", "10", "--timeout", "5"]);
+    let cmd = import(
+        &sb.base_url(),
+        &input,
+        dir.path(),
+        &[
+            "--concurrency",
+            "16",
+            "--max-attempts",
+            "10",
+            "--timeout",
+            "5",
+        ],
+    );
     let (cmd, out) = run(cmd).await;
     assert_eq!(out.status.code(), Some(0), "{}", show(&cmd, &out));
     assert_exactly_once(dir.path(), &sb, 1000);
     // The faults really happened: some rows needed more than one attempt.
-    let retried = report_rows(dir.path()).iter().filter(|r| r["attempts"].as_u64().unwrap_or(0) > 1).count();
+    let retried = report_rows(dir.path())
+        .iter()
+        .filter(|r| r["attempts"].as_u64().unwrap_or(0) > 1)
+        .count();
     assert!(retried > 50, "only {retried} rows were retried");
     sb.shutdown().await;
 }
@@ -130,7 +168,11 @@ async fn faults_still_give_every_row_exactly_once() {
 async fn killed_mid_run_then_rerun_creates_each_row_once_and_resends_nothing_done() {
     let dir = tempfile::tempdir().unwrap();
     let input = write_rows(dir.path(), 300);
-    let sb = sandbox(SandboxConfig { latency_ms: 20, ..Default::default() }).await;
+    let sb = sandbox(SandboxConfig {
+        latency_ms: 20,
+        ..Default::default()
+    })
+    .await;
     let mut cmd = import(&sb.base_url(), &input, dir.path(), &["--concurrency", "4"]);
     cmd.stdout(Stdio::null()).stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap();
@@ -140,11 +182,25 @@ async fn killed_mid_run_then_rerun_creates_each_row_once_and_resends_nothing_don
     }
     child.kill().unwrap(); // SIGKILL: no chance to clean up.
     child.wait().unwrap();
-    let created_before: Vec<String> = sb.groups().iter().map(|g| g["name"].as_str().unwrap().to_string()).collect();
-    assert!(created_before.len() >= 60 && created_before.len() < 300, "{} created before the kill", created_before.len());
+    let created_before: Vec<String> = sb
+        .groups()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        created_before.len() >= 60 && created_before.len() < 300,
+        "{} created before the kill",
+        created_before.len()
+    );
     let posts_before = sb.received().len();
 
-    let (cmd, out) = run(import(&sb.base_url(), &input, dir.path(), &["--concurrency", "4"])).await;
+    let (cmd, out) = run(import(
+        &sb.base_url(),
+        &input,
+        dir.path(),
+        &["--concurrency", "4"],
+    ))
+    .await;
     assert_eq!(out.status.code(), Some(0), "{}", show(&cmd, &out));
     assert_exactly_once(dir.path(), &sb, 300);
     // Nothing created by the first run was posted again by the second.
@@ -167,13 +223,20 @@ async fn wrong_password_stops_with_exit_3_after_at_most_concurrency_requests() {
     cmd.env("CAPILLARY_PASSWORD", "not-the-password");
     let (cmd, out) = run(cmd).await;
     assert_eq!(out.status.code(), Some(3), "{}", show(&cmd, &out));
-    assert!(sb.request_count() <= 4, "{} requests were sent", sb.request_count());
+    assert!(
+        sb.request_count() <= 4,
+        "{} requests were sent",
+        sb.request_count()
+    );
     assert!(sb.groups().is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("refused the credentials"), "{stderr}");
     assert!(!stderr.contains("not-the-password"));
     // The rows that were never tried are reported as not sent.
-    let not_sent = report_rows(dir.path()).iter().filter(|r| r["status"] == "not_sent").count();
+    let not_sent = report_rows(dir.path())
+        .iter()
+        .filter(|r| r["status"] == "not_sent")
+        .count();
     assert!(not_sent >= 196, "{not_sent} rows not sent");
     sb.shutdown().await;
 }
@@ -182,7 +245,12 @@ async fn wrong_password_stops_with_exit_3_after_at_most_concurrency_requests() {
 async fn oauth_tokens_are_renewed_before_they_expire() {
     let dir = tempfile::tempdir().unwrap();
     let input = write_rows(dir.path(), 60);
-    let sb = sandbox(SandboxConfig { token_ttl_secs: 1, latency_ms: 40, ..Default::default() }).await;
+    let sb = sandbox(SandboxConfig {
+        token_ttl_secs: 1,
+        latency_ms: 40,
+        ..Default::default()
+    })
+    .await;
     let mut cmd = import(&sb.base_url(), &input, dir.path(), &["--concurrency", "1"]);
     cmd.env_remove("CAPILLARY_USERNAME")
         .env_remove("CAPILLARY_PASSWORD")
@@ -201,21 +269,37 @@ async fn oauth_tokens_are_renewed_before_they_expire() {
 async fn no_output_file_contains_the_password() {
     let dir = tempfile::tempdir().unwrap();
     let input = write_rows(dir.path(), 20);
-    let sb = sandbox(SandboxConfig { error_rate: 0.2, seed: Some(3), ..Default::default() }).await;
+    let sb = sandbox(SandboxConfig {
+        error_rate: 0.2,
+        seed: Some(3),
+        ..Default::default()
+    })
+    .await;
     let (cmd, out) = run(import(&sb.base_url(), &input, dir.path(), &[])).await;
     assert_eq!(out.status.code(), Some(0), "{}", show(&cmd, &out));
     let basic = streak_import::api::basic_header("till", PASSWORD);
     let token = basic.trim_start_matches("Basic ");
     let digest = {
         use md5::{Digest, Md5};
-        Md5::digest(PASSWORD.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>()
+        Md5::digest(PASSWORD.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     };
     let mut files = vec![];
     for entry in walk(dir.path()) {
         files.push(entry);
     }
-    assert!(files.iter().any(|f| f.ends_with("out.xlsx")) && files.iter().any(|f| f.to_string_lossy().contains("journal")));
-    let mut texts: Vec<(String, Vec<u8>)> = files.iter().map(|f| (f.display().to_string(), std::fs::read(f).unwrap())).collect();
+    assert!(
+        files.iter().any(|f| f.ends_with("out.xlsx"))
+            && files
+                .iter()
+                .any(|f| f.to_string_lossy().contains("journal"))
+    );
+    let mut texts: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|f| (f.display().to_string(), std::fs::read(f).unwrap()))
+        .collect();
     texts.push(("stdout".into(), out.stdout.clone()));
     texts.push(("stderr".into(), out.stderr.clone()));
     for (name, bytes) in texts {
@@ -225,7 +309,11 @@ async fn no_output_file_contains_the_password() {
         }
     }
     // The help text never shows an environment value either.
-    let help = bin().args(["import", "--help"]).env("CAPILLARY_PASSWORD", PASSWORD).output().unwrap();
+    let help = bin()
+        .args(["import", "--help"])
+        .env("CAPILLARY_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
     assert!(!String::from_utf8_lossy(&help.stdout).contains(PASSWORD));
     sb.shutdown().await;
 }
@@ -248,7 +336,10 @@ async fn the_sandbox_receives_exactly_the_dry_run_bodies() {
     let dir = tempfile::tempdir().unwrap();
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/campaign.xlsx");
     let mut dry = bin();
-    dry.current_dir(dir.path()).arg("import").arg(&sample).args(["--dry-run", "--report", "dry.json", "--quiet"]);
+    dry.current_dir(dir.path())
+        .arg("import")
+        .arg(&sample)
+        .args(["--dry-run", "--report", "dry.json", "--quiet"]);
     let out = dry.output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", show(&dry, &out));
     let dry_bodies: Vec<Value> = std::fs::read_to_string(dir.path().join("dry.payloads.jsonl"))
@@ -286,7 +377,10 @@ async fn strict_posts_nothing_when_a_row_is_invalid_and_names_taken_are_existing
     let (cmd, out) = run(import(&sb.base_url(), &input, dir.path(), &["--strict"])).await;
     assert_eq!(out.status.code(), Some(1), "{}", show(&cmd, &out));
     assert_eq!(sb.request_count(), 0);
-    let statuses: Vec<String> = report_rows(dir.path()).iter().map(|r| r["status"].as_str().unwrap().to_string()).collect();
+    let statuses: Vec<String> = report_rows(dir.path())
+        .iter()
+        .map(|r| r["status"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(statuses, ["not_sent", "not_sent", "invalid"]);
 
     // Someone created "taken" (other case) on the server before the import.
@@ -299,7 +393,10 @@ async fn strict_posts_nothing_when_a_row_is_invalid_and_names_taken_are_existing
     });
     let resp = client
         .post(format!("{}/v3/targetGroups", sb.base_url()))
-        .header("Authorization", streak_import::api::basic_header("till", PASSWORD))
+        .header(
+            "Authorization",
+            streak_import::api::basic_header("till", PASSWORD),
+        )
         .json(&body)
         .send()
         .await
@@ -308,8 +405,18 @@ async fn strict_posts_nothing_when_a_row_is_invalid_and_names_taken_are_existing
     let (cmd, out) = run(import(&sb.base_url(), &input, dir.path(), &[])).await;
     assert_eq!(out.status.code(), Some(1), "{}", show(&cmd, &out));
     let rows = report_rows(dir.path());
-    let got: Vec<(&str, &str)> = rows.iter().map(|r| (r["name"].as_str().unwrap(), r["status"].as_str().unwrap())).collect();
-    assert_eq!(got, [("Taken", "existing"), ("Fresh", "created"), ("Broken", "invalid")]);
+    let got: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("Taken", "existing"),
+            ("Fresh", "created"),
+            ("Broken", "invalid")
+        ]
+    );
     assert_eq!(rows[0]["api_errors"][0]["code"], 310069);
     sb.shutdown().await;
 }
@@ -318,7 +425,11 @@ async fn strict_posts_nothing_when_a_row_is_invalid_and_names_taken_are_existing
 async fn ctrl_c_finishes_in_flight_requests_writes_reports_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let input = write_rows(dir.path(), 300);
-    let sb = sandbox(SandboxConfig { latency_ms: 20, ..Default::default() }).await;
+    let sb = sandbox(SandboxConfig {
+        latency_ms: 20,
+        ..Default::default()
+    })
+    .await;
     let mut cmd = import(&sb.base_url(), &input, dir.path(), &["--concurrency", "4"]);
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let child = cmd.spawn().unwrap();
@@ -327,20 +438,41 @@ async fn ctrl_c_finishes_in_flight_requests_writes_reports_and_exits_130() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
-    assert_eq!(out.status.code(), Some(130), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The report accounts for every row: what the sandbox holds is `created`, the rest `not_sent`.
     let rows = report_rows(dir.path());
     let on_server = names_on(&sb);
     assert!(on_server.len() < 300);
     for r in &rows {
         let name = r["name"].as_str().unwrap().to_lowercase();
-        let expected = if on_server.contains_key(&name) { "created" } else { "not_sent" };
+        let expected = if on_server.contains_key(&name) {
+            "created"
+        } else {
+            "not_sent"
+        };
         assert_eq!(r["status"], expected, "{r}");
     }
     // The same command finishes the job.
-    let (cmd, out) = run(import(&sb.base_url(), &input, dir.path(), &["--concurrency", "4"])).await;
+    let (cmd, out) = run(import(
+        &sb.base_url(),
+        &input,
+        dir.path(),
+        &["--concurrency", "4"],
+    ))
+    .await;
     assert_eq!(out.status.code(), Some(0), "{}", show(&cmd, &out));
     assert_exactly_once(dir.path(), &sb, 300);
     sb.shutdown().await;
@@ -354,8 +486,14 @@ fn plain_http_is_refused_except_to_loopback() {
     let out = cmd.output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", show(&cmd, &out));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("plain http") && stderr.contains("--allow-http"), "{stderr}");
-    assert!(!dir.path().join("out.json").exists(), "nothing is read or written before the API settings are checked");
+    assert!(
+        stderr.contains("plain http") && stderr.contains("--allow-http"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("out.json").exists(),
+        "nothing is read or written before the API settings are checked"
+    );
 }
 
 #[test]
@@ -363,11 +501,17 @@ fn missing_credentials_are_a_usage_error_that_points_to_the_sandbox() {
     let dir = tempfile::tempdir().unwrap();
     let input = write_rows(dir.path(), 1);
     let mut cmd = bin();
-    cmd.current_dir(dir.path()).arg("import").arg(&input).args(["--cluster", "eu"]);
+    cmd.current_dir(dir.path())
+        .arg("import")
+        .arg(&input)
+        .args(["--cluster", "eu"]);
     let out = cmd.output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", show(&cmd, &out));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("CAPILLARY_USERNAME") && stderr.contains("--sandbox"), "{stderr}");
+    assert!(
+        stderr.contains("CAPILLARY_USERNAME") && stderr.contains("--sandbox"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -378,20 +522,39 @@ async fn dry_run_with_credentials_previews_the_plan_and_posts_nothing() {
     // Three of the five exist already (an earlier import of the first three rows).
     let first = dir.path().join("first.csv");
     let text = std::fs::read_to_string(&input).unwrap();
-    std::fs::write(&first, text.lines().take(4).collect::<Vec<_>>().join("\n") + "\n").unwrap();
+    std::fs::write(
+        &first,
+        text.lines().take(4).collect::<Vec<_>>().join("\n") + "\n",
+    )
+    .unwrap();
     let (cmd, out) = run(import(&sb.base_url(), &first, dir.path(), &[])).await;
     assert_eq!(out.status.code(), Some(0), "{}", show(&cmd, &out));
     let ids = names_on(&sb);
     let posts = sb.received().len();
 
-    let (cmd, out) = run(import(&sb.base_url(), &input, dir.path(), &["--dry-run", "--json"])).await;
+    let (cmd, out) = run(import(
+        &sb.base_url(),
+        &input,
+        dir.path(),
+        &["--dry-run", "--json"],
+    ))
+    .await;
     assert_eq!(out.status.code(), Some(0), "{}", show(&cmd, &out));
     assert_eq!(sb.received().len(), posts, "a dry run posts nothing");
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(summary["plan"], serde_json::json!({"create": 2, "exists": 3, "invalid": 0}));
+    assert_eq!(
+        summary["plan"],
+        serde_json::json!({"create": 2, "exists": 3, "invalid": 0})
+    );
     let plans: Vec<(String, String, Option<i64>)> = report_rows(dir.path())
         .iter()
-        .map(|r| (r["name"].as_str().unwrap().into(), r["plan"].as_str().unwrap().into(), r["target_group_id"].as_i64()))
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().into(),
+                r["plan"].as_str().unwrap().into(),
+                r["target_group_id"].as_i64(),
+            )
+        })
         .collect();
     let id = |n: &str| ids.get(&n.to_lowercase()).map(|v| v[0]);
     assert_eq!(
@@ -405,7 +568,13 @@ async fn dry_run_with_credentials_previews_the_plan_and_posts_nothing() {
         ]
     );
     // The request bodies are written as in any dry run.
-    assert_eq!(std::fs::read_to_string(dir.path().join("out.payloads.jsonl")).unwrap().lines().count(), 5);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.payloads.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        5
+    );
     sb.shutdown().await;
 }
 
@@ -442,7 +611,8 @@ fn copy_sheet(
                     ws.write_boolean(r, c, *b).unwrap();
                 }
                 Data::DateTime(d) => {
-                    ws.write_datetime_with_format(r, c, d.as_datetime().unwrap(), &date).unwrap();
+                    ws.write_datetime_with_format(r, c, d.as_datetime().unwrap(), &date)
+                        .unwrap();
                 }
                 _ => {}
             }
@@ -481,27 +651,65 @@ async fn fix_in_the_retry_sheet_and_import_it_to_finish_the_job() {
     // default_value of Charlie) and saves the workbook.
     let mut report = calamine::open_workbook_auto(dir.path().join("out.xlsx")).unwrap();
     let retry = report.worksheet_range("retry").unwrap();
-    let header: Vec<String> = retry.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
+    let header: Vec<String> = retry
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
     let col = |k: &str| header.iter().position(|h| h == k).unwrap() as u16;
-    let names: Vec<String> = retry.rows().skip(1).map(|r| r[col("name") as usize].to_string()).collect();
-    assert_eq!(names, ["Bravo", "Charlie"], "the retry sheet holds exactly the rows to fix");
+    let names: Vec<String> = retry
+        .rows()
+        .skip(1)
+        .map(|r| r[col("name") as usize].to_string())
+        .collect();
+    assert_eq!(
+        names,
+        ["Bravo", "Charlie"],
+        "the retry sheet holds exactly the rows to fix"
+    );
     let mut fixed = rust_xlsxwriter::Workbook::new();
-    copy_sheet(&mut report, &mut fixed, "retry", &[((1, col("frequency_type")), "WEEKLY"), ((2, col("default_value")), "100")]);
+    copy_sheet(
+        &mut report,
+        &mut fixed,
+        "retry",
+        &[
+            ((1, col("frequency_type")), "WEEKLY"),
+            ((2, col("default_value")), "100"),
+        ],
+    );
     copy_sheet(&mut report, &mut fixed, "periods", &[]);
     let fixed_path = dir.path().join("fixed.xlsx");
     fixed.save(&fixed_path).unwrap();
 
-    let (cmd, out) = run(import(&sb.base_url(), &fixed_path, dir.path(), &["--sheet", "retry"])).await;
+    let (cmd, out) = run(import(
+        &sb.base_url(),
+        &fixed_path,
+        dir.path(),
+        &["--sheet", "retry"],
+    ))
+    .await;
     assert_eq!(out.status.code(), Some(0), "{}", show(&cmd, &out));
     let mut on_server: Vec<String> = names_on(&sb).into_keys().collect();
     on_server.sort();
     assert_eq!(on_server, ["alpha", "bravo", "charlie", "delta"]);
     assert!(names_on(&sb).values().all(|ids| ids.len() == 1));
-    let mut resent: Vec<String> =
-        sb.received()[posts_before..].iter().map(|b| b["name"].as_str().unwrap().to_string()).collect();
+    let mut resent: Vec<String> = sb.received()[posts_before..]
+        .iter()
+        .map(|b| b["name"].as_str().unwrap().to_string())
+        .collect();
     resent.sort();
-    assert_eq!(resent, ["Bravo", "Charlie"], "rows already done are not touched");
-    let charlie = sb.groups().into_iter().find(|g| g["name"] == "Charlie").unwrap();
+    assert_eq!(
+        resent,
+        ["Bravo", "Charlie"],
+        "rows already done are not touched"
+    );
+    let charlie = sb
+        .groups()
+        .into_iter()
+        .find(|g| g["name"] == "Charlie")
+        .unwrap();
     assert_eq!(charlie["periods"].as_array().unwrap().len(), 2);
     sb.shutdown().await;
 }

@@ -38,7 +38,8 @@ pub fn base_url(api: &ApiArgs) -> Result<Url, InputError> {
             ))
         }
     };
-    let url = Url::parse(&text).map_err(|e| InputError::Usage(format!("--base-url {text}: not a URL ({e})")))?;
+    let url = Url::parse(&text)
+        .map_err(|e| InputError::Usage(format!("--base-url {text}: not a URL ({e})")))?;
     let loopback = match url.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -70,13 +71,16 @@ pub fn credentials(api: &ApiArgs) -> Result<Credentials, InputError> {
 }
 
 fn random_secret() -> String {
-    (0..24).map(|_| char::from(b'a' + rand::random_range(0..26u8))).collect()
+    (0..24)
+        .map(|_| char::from(b'a' + rand::random_range(0..26u8)))
+        .collect()
 }
 
 /// Whether the flags (or the environment) carry credentials: a dry run with them also asks the
 /// API which names exist.
 pub fn has_credentials(api: &ApiArgs) -> bool {
-    (api.username.is_some() && api.password.is_some()) || (api.oauth_key.is_some() && api.oauth_secret.is_some())
+    (api.username.is_some() && api.password.is_some())
+        || (api.oauth_key.is_some() && api.oauth_secret.is_some())
 }
 
 /// The API to talk to: the remote one, or a sandbox started here (returned so it can be shut
@@ -98,12 +102,25 @@ async fn connect(
                 state_file: Some(state.clone()),
                 ..Default::default()
             };
-            let sandbox = Sandbox::start(config, SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0))
-                .await
-                .map_err(|e| InputError::Usage(format!("cannot start the sandbox: {e}")))?;
-            let url = Url::parse(&sandbox.base_url()).map_err(|e| InputError::Usage(e.to_string()))?;
-            lines.push(format!("sandbox: {} (state in {})", sandbox.base_url(), state.display()));
-            (Some(sandbox), url, Credentials::Basic { username: "sandbox".into(), password })
+            let sandbox =
+                Sandbox::start(config, SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0))
+                    .await
+                    .map_err(|e| InputError::Usage(format!("cannot start the sandbox: {e}")))?;
+            let url =
+                Url::parse(&sandbox.base_url()).map_err(|e| InputError::Usage(e.to_string()))?;
+            lines.push(format!(
+                "sandbox: {} (state in {})",
+                sandbox.base_url(),
+                state.display()
+            ));
+            (
+                Some(sandbox),
+                url,
+                Credentials::Basic {
+                    username: "sandbox".into(),
+                    password,
+                },
+            )
         }
     };
     let client = Client::new(ApiConfig {
@@ -133,20 +150,38 @@ fn on_ctrl_c(interrupted: Arc<AtomicBool>) {
 
 pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
     let sheet = &args.sheet;
-    let mode = if args.dry_run { Mode::DryRun } else { Mode::Import };
+    let mode = if args.dry_run {
+        Mode::DryRun
+    } else {
+        Mode::Import
+    };
     let prepared = Prepared::new(sheet, mode)?;
     let api = &args.api;
     // Everything about the API is checked before the sheet is read.
-    let remote = if args.sandbox { None } else { Some((base_url(api)?, credentials(api)?)) };
+    let remote = if args.sandbox {
+        None
+    } else {
+        Some((base_url(api)?, credentials(api)?))
+    };
 
-    let progress = if sheet.quiet || sheet.json { Progress::hidden() } else { Progress::new(false) };
+    let progress = if sheet.quiet || sheet.json {
+        Progress::hidden()
+    } else {
+        Progress::new(false)
+    };
     let hash_path = sheet.file.clone();
     let hasher = std::thread::spawn(move || super::validate::sha256_file(&hash_path));
     let mut rows: Vec<RowOutcome> = Vec::new();
-    let input = validate_file(&sheet.file, &prepared.options, prepared.now, &progress, &mut |o| {
-        rows.push(o);
-        Ok(())
-    })?;
+    let input = validate_file(
+        &sheet.file,
+        &prepared.options,
+        prepared.now,
+        &progress,
+        &mut |o| {
+            rows.push(o);
+            Ok(())
+        },
+    )?;
     let sha = super::validate::join_hash(hasher, &sheet.file)?;
     let invalid = rows.iter().filter(|r| r.status == Status::Invalid).count();
 
@@ -160,7 +195,13 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
         super::validate::write_payloads(&payloads, &rows)?;
         let plan = runtime.block_on(async {
             let (sandbox, client) = connect(args, remote, &mut lines).await?;
-            let plan = preview(&mut rows, Arc::new(client), api.concurrency as usize, &progress).await;
+            let plan = preview(
+                &mut rows,
+                Arc::new(client),
+                api.concurrency as usize,
+                &progress,
+            )
+            .await;
             if let Some(s) = sandbox {
                 s.shutdown().await;
             }
@@ -178,15 +219,30 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
             plan.create, plan.exists, invalid
         ));
         let json_extra = serde_json::json!({ "plan": { "create": plan.create, "exists": plan.exists, "invalid": invalid } });
-        let tally = write_reports(&prepared, sheet, &input, &sha, &rows, &[payloads], &lines, json_extra)?;
-        return Ok(if tally.all_good() { exit::OK } else { exit::ROWS_FAILED });
+        let tally = write_reports(
+            &prepared,
+            sheet,
+            &input,
+            &sha,
+            &rows,
+            &[payloads],
+            &lines,
+            json_extra,
+        )?;
+        return Ok(if tally.all_good() {
+            exit::OK
+        } else {
+            exit::ROWS_FAILED
+        });
     }
 
     let ended = if api.strict && invalid > 0 {
         for r in rows.iter_mut().filter(|r| r.status == Status::Valid) {
             r.status = Status::NotSent;
         }
-        lines.push(format!("--strict: {invalid} invalid rows, so nothing was sent"));
+        lines.push(format!(
+            "--strict: {invalid} invalid rows, so nothing was sent"
+        ));
         Ended::Done
     } else {
         let (journal, previous) = Journal::open(&api.state_dir, &sha, api.fresh)?;
@@ -195,14 +251,27 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
             let (sandbox, client) = connect(args, remote, &mut lines).await?;
             let interrupted = Arc::new(AtomicBool::new(false));
             on_ctrl_c(interrupted.clone());
-            let (ended, counts) =
-                post_all(&mut rows, Arc::new(client), journal, previous, api.concurrency as usize, interrupted, &progress)
-                    .await;
+            let (ended, counts) = post_all(
+                &mut rows,
+                Arc::new(client),
+                journal,
+                previous,
+                api.concurrency as usize,
+                interrupted,
+                &progress,
+            )
+            .await;
             if counts.skipped > 0 {
-                lines.push(format!("{} rows were already done by an earlier run of this file: not sent again", counts.skipped));
+                lines.push(format!(
+                    "{} rows were already done by an earlier run of this file: not sent again",
+                    counts.skipped
+                ));
             }
             if counts.reconciled > 0 {
-                lines.push(format!("{} rows left in flight by an earlier run were found on the server", counts.reconciled));
+                lines.push(format!(
+                    "{} rows left in flight by an earlier run were found on the server",
+                    counts.reconciled
+                ));
             }
             if let Some(s) = sandbox {
                 s.shutdown().await;
@@ -216,7 +285,16 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
         Ended::Interrupted => serde_json::json!({ "interrupted": true }),
         Ended::Done => serde_json::json!({}),
     };
-    let tally = write_reports(&prepared, sheet, &input, &sha, &rows, &[], &lines, json_extra)?;
+    let tally = write_reports(
+        &prepared,
+        sheet,
+        &input,
+        &sha,
+        &rows,
+        &[],
+        &lines,
+        json_extra,
+    )?;
     Ok(match ended {
         Ended::Stopped(stop) => {
             eprintln!("error: {stop}");
@@ -244,7 +322,9 @@ async fn preview(
     concurrency: usize,
     progress: &Progress,
 ) -> Result<PlanCounts, Stop> {
-    let todo: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].status == Status::Valid).collect();
+    let todo: Vec<usize> = (0..rows.len())
+        .filter(|&i| rows[i].status == Status::Valid)
+        .collect();
     let phase = progress.phase("previewing", Some(todo.len() as u64));
     let mut counts = PlanCounts::default();
     let mut tasks = tokio::task::JoinSet::new();
@@ -262,8 +342,12 @@ async fn preview(
                 (i, answer, id)
             });
         }
-        let Some(joined) = tasks.join_next().await else { break };
-        let Ok((i, answer, id)) = joined else { continue };
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
+        let Ok((i, answer, id)) = joined else {
+            continue;
+        };
         match answer? {
             true => {
                 rows[i].plan = Some(Plan::Create);
@@ -277,6 +361,9 @@ async fn preview(
         }
         phase.inc(1);
     }
-    phase.finish(&format!("{} to create, {} already existing", counts.create, counts.exists));
+    phase.finish(&format!(
+        "{} to create, {} already existing",
+        counts.create, counts.exists
+    ));
     Ok(counts)
 }

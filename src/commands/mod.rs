@@ -51,9 +51,17 @@ impl Prepared {
             check_date_format(f)?;
         }
         let time_zone = args.time_zone.as_deref().map(parse_time_zone).transpose()?;
-        let mapping = args.map.as_deref().map(|m| Mapping::load(m, args.date_format.as_deref())).transpose()?;
+        let mapping = args
+            .map
+            .as_deref()
+            .map(|m| Mapping::load(m, args.date_format.as_deref()))
+            .transpose()?;
         crate::sheet::check_file(&args.file)?;
-        let report_paths = if args.report.is_empty() { report::default_paths(&args.file) } else { args.report.clone() };
+        let report_paths = if args.report.is_empty() {
+            report::default_paths(&args.file)
+        } else {
+            args.report.clone()
+        };
         let mut keep_cells = false;
         for p in &report_paths {
             keep_cells |= report::ReportKind::of(p)? == report::ReportKind::Xlsx;
@@ -69,7 +77,10 @@ impl Prepared {
                 keep_cells,
             },
             report_paths,
-            meta: RunMeta { mode: mode.as_str(), started_at: started_at() },
+            meta: RunMeta {
+                mode: mode.as_str(),
+                started_at: started_at(),
+            },
         })
     }
 }
@@ -100,7 +111,16 @@ pub fn write_reports(
     let mut written = reports.paths().to_vec();
     reports.finish(&block, input, &tally)?;
     written.extend(extra_files.iter().cloned());
-    print_summary(prepared.meta.mode, args, input, &block, &tally, &written, extra_lines, json_extra);
+    print_summary(
+        prepared.meta.mode,
+        args,
+        input,
+        &block,
+        &tally,
+        &written,
+        extra_lines,
+        json_extra,
+    );
     Ok(tally)
 }
 
@@ -123,11 +143,15 @@ pub fn print_summary(
             "period_rows_invalid": tally.period_rows_invalid,
             "reports": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         });
-        if let (Some(obj), serde_json::Value::Object(extra)) = (summary.as_object_mut(), json_extra) {
+        if let (Some(obj), serde_json::Value::Object(extra)) = (summary.as_object_mut(), json_extra)
+        {
             obj.extend(extra);
         }
         println!("{summary}");
     } else if !args.quiet {
-        print!("{}", terminal::render(mode, input, tally, written, extra_lines));
+        print!(
+            "{}",
+            terminal::render(mode, input, tally, written, extra_lines)
+        );
     }
 }

@@ -59,7 +59,9 @@ pub fn run(args: &TemplateArgs) -> Result<i32, InputError> {
         Kind::Csv => template::write_csv(path, &example)?,
     }
     let what = match kind {
-        Kind::Xlsx => "header, dropdowns, an instructions sheet, an empty periods sheet and one example row",
+        Kind::Xlsx => {
+            "header, dropdowns, an instructions sheet, an empty periods sheet and one example row"
+        }
         Kind::Csv => "header and one example row",
     };
     println!(

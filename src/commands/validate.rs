@@ -28,15 +28,25 @@ pub fn run(args: &SheetArgs, mode: Mode) -> Result<i32, InputError> {
         Some(p) => Some(PayloadWriter::create(p)?),
         None => None,
     };
-    let progress = if args.quiet || args.json { Progress::hidden() } else { Progress::new(false) };
+    let progress = if args.quiet || args.json {
+        Progress::hidden()
+    } else {
+        Progress::new(false)
+    };
     let mut tally = Tally::default();
-    let result = validate_file(&args.file, &prepared.options, prepared.now, &progress, &mut |o: RowOutcome| {
-        tally.add(&o);
-        if let Some(w) = payloads.as_mut() {
-            w.row(&o)?;
-        }
-        reports.row(&o)
-    });
+    let result = validate_file(
+        &args.file,
+        &prepared.options,
+        prepared.now,
+        &progress,
+        &mut |o: RowOutcome| {
+            tally.add(&o);
+            if let Some(w) = payloads.as_mut() {
+                w.row(&o)?;
+            }
+            reports.row(&o)
+        },
+    );
     let input = match result {
         Ok(input) => input,
         Err(e) => {
@@ -60,17 +70,39 @@ pub fn run(args: &SheetArgs, mode: Mode) -> Result<i32, InputError> {
     }
     let mut extra = Vec::new();
     if mode == Mode::DryRun {
-        extra.push(format!("dry run: nothing was sent; {} request bodies written", tally.counts.valid));
+        extra.push(format!(
+            "dry run: nothing was sent; {} request bodies written",
+            tally.counts.valid
+        ));
     }
-    print_summary(mode.as_str(), args, &input, &block, &tally, &written, &extra, serde_json::json!({}));
-    Ok(if tally.all_good() { exit::OK } else { exit::ROWS_FAILED })
+    print_summary(
+        mode.as_str(),
+        args,
+        &input,
+        &block,
+        &tally,
+        &written,
+        &extra,
+        serde_json::json!({}),
+    );
+    Ok(if tally.all_good() {
+        exit::OK
+    } else {
+        exit::ROWS_FAILED
+    })
 }
 
-pub fn join_hash(hasher: std::thread::JoinHandle<std::io::Result<String>>, file: &Path) -> Result<String, InputError> {
+pub fn join_hash(
+    hasher: std::thread::JoinHandle<std::io::Result<String>>,
+    file: &Path,
+) -> Result<String, InputError> {
     hasher
         .join()
         .unwrap_or_else(|_| Err(std::io::Error::other("hashing thread failed")))
-        .map_err(|source| InputError::Unreadable { path: file.to_path_buf(), source })
+        .map_err(|source| InputError::Unreadable {
+            path: file.to_path_buf(),
+            source,
+        })
 }
 
 /// `<stem>.payloads.jsonl` beside the first report.

@@ -84,13 +84,19 @@ impl CsvReport {
     }
 
     /// Sheet-level warnings (unknown columns) close the report, one line each.
-    pub fn finish(mut self, sheet: &str, warnings: &[crate::problem::Problem]) -> Result<(), InputError> {
+    pub fn finish(
+        mut self,
+        sheet: &str,
+        warnings: &[crate::problem::Problem],
+    ) -> Result<(), InputError> {
         for p in warnings {
             let message = match &p.hint {
                 Some(h) => format!("{} ({h})", p.message),
                 None => p.message.clone(),
             };
-            let row = crate::problem::row_of(&p.cell).map(|r| r.to_string()).unwrap_or_default();
+            let row = crate::problem::row_of(&p.cell)
+                .map(|r| r.to_string())
+                .unwrap_or_default();
             self.out
                 .write_record([
                     escape_formula(sheet).as_ref(),

@@ -111,7 +111,8 @@ impl XlsxReport {
             .take(31)
             .collect();
         if sheet_name.is_empty()
-            || ["summary", "problems", "retry", "periods"].contains(&sheet_name.to_lowercase().as_str())
+            || ["summary", "problems", "retry", "periods"]
+                .contains(&sheet_name.to_lowercase().as_str())
         {
             sheet_name = "rows".into();
         }
@@ -144,7 +145,8 @@ impl XlsxReport {
                 .chain([h.chars().count()])
                 .max()
                 .unwrap_or(10);
-            ws.set_column_width(i as u16, (longest + 2).clamp(10, 40) as f64).map_err(&err)?;
+            ws.set_column_width(i as u16, (longest + 2).clamp(10, 40) as f64)
+                .map_err(&err)?;
         }
         ws.set_column_width(width + 1, 80).map_err(&err)?;
         for o in self.rows.iter().filter(|o| !o.is_period_row) {
@@ -211,7 +213,14 @@ impl XlsxReport {
         // Every problem, one per line (period-sheet problems included).
         let ws = book.add_worksheet();
         ws.set_name("problems").map_err(&err)?;
-        for (col, width) in [(0u16, 14.0), (3, 20.0), (4, 20.0), (5, 24.0), (6, 70.0), (7, 60.0)] {
+        for (col, width) in [
+            (0u16, 14.0),
+            (3, 20.0),
+            (4, 20.0),
+            (5, 24.0),
+            (6, 70.0),
+            (7, 60.0),
+        ] {
             ws.set_column_width(col, width).map_err(&err)?;
         }
         for (i, h) in [
@@ -243,7 +252,8 @@ impl XlsxReport {
         let ws = book.add_worksheet();
         ws.set_name("retry").map_err(&err)?;
         for (i, col) in COLUMNS.iter().enumerate() {
-            ws.set_column_width(i as u16, (col.key.len() + 2).clamp(10, 32) as f64).map_err(&err)?;
+            ws.set_column_width(i as u16, (col.key.len() + 2).clamp(10, 32) as f64)
+                .map_err(&err)?;
         }
         // Where each template column was in the input, as the validator mapped it.
         let source_of = &summary.columns;
@@ -273,11 +283,17 @@ impl XlsxReport {
         let ws = book.add_worksheet();
         ws.set_name(crate::sheet::PERIODS_SHEET).map_err(&err)?;
         for (i, col) in PERIOD_COLUMNS.iter().enumerate() {
-            ws.write_string_with_format(0, i as u16, col.key, &f.header).map_err(&err)?;
-            ws.set_column_width(i as u16, (col.key.len() + 4).clamp(12, 32) as f64).map_err(&err)?;
+            ws.write_string_with_format(0, i as u16, col.key, &f.header)
+                .map_err(&err)?;
+            ws.set_column_width(i as u16, (col.key.len() + 4).clamp(12, 32) as f64)
+                .map_err(&err)?;
         }
         let mut r = 0;
-        for (_, cells) in summary.period_rows.iter().filter(|(key, _)| retried.contains(key.as_str())) {
+        for (_, cells) in summary
+            .period_rows
+            .iter()
+            .filter(|(key, _)| retried.contains(key.as_str()))
+        {
             r += 1;
             for (i, v) in cells.iter().enumerate() {
                 write_value(ws, r, i as u16, v, false, &f).map_err(&err)?;

@@ -55,7 +55,10 @@ impl Latency {
                 }
             })
             .ok();
-        Latency { delay, queue: Some(tx) }
+        Latency {
+            delay,
+            queue: Some(tx),
+        }
     }
 
     /// Waits until `delay` after `arrived`.

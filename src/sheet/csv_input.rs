@@ -151,7 +151,10 @@ impl RowSource for CsvSource {
             Box::new(chained)
         };
         let lines = Rc::new(RefCell::new(LineIndex::default()));
-        let counted = CountingReader { inner: input, lines: lines.clone() };
+        let counted = CountingReader {
+            inner: input,
+            lines: lines.clone(),
+        };
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -190,7 +193,9 @@ impl LineIndex {
     /// stepped over first. Records must be asked in order.
     fn line_of_record(&mut self, offset: u64) -> u64 {
         while self.counted_to < offset {
-            let Some((start, bytes)) = self.chunks.front() else { break };
+            let Some((start, bytes)) = self.chunks.front() else {
+                break;
+            };
             let end = start + bytes.len() as u64;
             let from = (self.counted_to - start) as usize;
             let to = (offset.min(end) - start) as usize;

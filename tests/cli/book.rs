@@ -37,7 +37,10 @@ pub type Rows = Vec<Vec<X>>;
 
 /// Text cells from strings, for headers and rows that are all text.
 pub fn texts(cells: &[&str]) -> Vec<X> {
-    cells.iter().map(|c| if c.is_empty() { X::Blank } else { t(c) }).collect()
+    cells
+        .iter()
+        .map(|c| if c.is_empty() { X::Blank } else { t(c) })
+        .collect()
 }
 
 /// Writes a workbook with the given sheets, in order.
@@ -61,10 +64,12 @@ pub fn write_book(path: &Path, sheets: &[(&str, Rows)]) {
                         ws.write_boolean(r, c, *b).expect("write boolean");
                     }
                     X::D(d) => {
-                        ws.write_datetime_with_format(r, c, d, &date).expect("write date");
+                        ws.write_datetime_with_format(r, c, d, &date)
+                            .expect("write date");
                     }
                     X::F(f, result) => {
-                        ws.write_formula(r, c, Formula::new(*f).set_result(result.to_string())).expect("write formula");
+                        ws.write_formula(r, c, Formula::new(*f).set_result(result.to_string()))
+                            .expect("write formula");
                     }
                     X::Blank => {}
                 }
@@ -78,7 +83,9 @@ pub fn write_book(path: &Path, sheets: &[(&str, Rows)]) {
 pub fn zip_part(path: &Path, name: &str) -> String {
     let file = std::fs::File::open(path).expect("open zip");
     let mut zip = zip::ZipArchive::new(file).expect("a zip file");
-    let mut part = zip.by_name(name).unwrap_or_else(|e| panic!("{}: no part {name}: {e}", path.display()));
+    let mut part = zip
+        .by_name(name)
+        .unwrap_or_else(|e| panic!("{}: no part {name}: {e}", path.display()));
     let mut text = String::new();
     part.read_to_string(&mut text).expect("read part");
     text
@@ -106,7 +113,8 @@ pub fn edit_zip_part(path: &Path, name: &str, edit: impl FnOnce(String) -> Strin
             let text = String::from_utf8(content).expect("XML part");
             content = (edit.take().expect("one part"))(text).into_bytes();
         }
-        out.start_file(part_name, zip::write::SimpleFileOptions::default()).expect("start entry");
+        out.start_file(part_name, zip::write::SimpleFileOptions::default())
+            .expect("start entry");
         out.write_all(&content).expect("write entry");
     }
     assert!(edit.is_none(), "{}: no part {name}", path.display());
@@ -124,10 +132,15 @@ pub fn strip_cached_value(path: &Path, cell: &str) {
 /// instance an empty `<v></v>` or `<v/>`, as other writers leave an uncalculated formula).
 pub fn replace_cached_value(path: &Path, cell: &str, with: &str) {
     edit_zip_part(path, "xl/worksheets/sheet1.xml", |xml| {
-        let at = xml.find(&format!("<c r=\"{cell}\"")).unwrap_or_else(|| panic!("no cell {cell} in\n{xml}"));
+        let at = xml
+            .find(&format!("<c r=\"{cell}\""))
+            .unwrap_or_else(|| panic!("no cell {cell} in\n{xml}"));
         let end = at + xml[at..].find("</c>").expect("cell end");
         let cell_xml = &xml[at..end];
-        assert!(cell_xml.contains("<f>"), "{cell} is not a formula: {cell_xml}");
+        assert!(
+            cell_xml.contains("<f>"),
+            "{cell} is not a formula: {cell_xml}"
+        );
         let v_start = at + cell_xml.find("<v>").expect("cached value");
         let v_end = at + cell_xml.find("</v>").expect("cached value end") + "</v>".len();
         format!("{}{with}{}", &xml[..v_start], &xml[v_end..])
@@ -137,19 +150,25 @@ pub fn replace_cached_value(path: &Path, cell: &str, with: &str) {
 /// A sheet read back with calamine: every cell, as calamine's `Data`, by (row, col) from A1.
 pub fn read_sheet(path: &Path, sheet: &str) -> calamine::Range<calamine::Data> {
     use calamine::Reader;
-    let mut book = calamine::open_workbook_auto(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    book.worksheet_range(sheet).unwrap_or_else(|e| panic!("{}: sheet {sheet}: {e}", path.display()))
+    let mut book =
+        calamine::open_workbook_auto(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    book.worksheet_range(sheet)
+        .unwrap_or_else(|e| panic!("{}: sheet {sheet}: {e}", path.display()))
 }
 
 pub fn sheet_names(path: &Path) -> Vec<String> {
     use calamine::Reader;
-    let book = calamine::open_workbook_auto(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let book =
+        calamine::open_workbook_auto(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     book.sheet_names()
 }
 
 /// The value of an absolute cell (`(0, 0)` is A1) of a range that may not start at A1.
 pub fn at(range: &calamine::Range<calamine::Data>, row: u32, col: u32) -> calamine::Data {
-    range.get_value((row, col)).cloned().unwrap_or(calamine::Data::Empty)
+    range
+        .get_value((row, col))
+        .cloned()
+        .unwrap_or(calamine::Data::Empty)
 }
 
 /// A cell's text, for cells that must be text.

@@ -13,7 +13,15 @@ fn header() -> Vec<X> {
 
 /// `ok_row` as typed cells: text, numbers and a date cell.
 fn ok_cells(name: &str) -> Vec<X> {
-    vec![t(name), t("WEEKLY"), X::N(3.0), d(2026, 7, 4), t("TRANSACTION"), t("SALES"), X::N(500.0)]
+    vec![
+        t(name),
+        t("WEEKLY"),
+        X::N(3.0),
+        d(2026, 7, 4),
+        t("TRANSACTION"),
+        t("SALES"),
+        X::N(500.0),
+    ]
 }
 
 #[test]
@@ -21,11 +29,17 @@ fn date_cells_and_iso_text_in_start_date_are_both_dates() {
     let dir = TestDir::new();
     let mut iso_text = ok_cells("ISO text");
     iso_text[3] = t("2026-07-04");
-    write_book(&dir.join("dates.xlsx"), &[("streaks", vec![header(), ok_cells("Date cell"), iso_text])]);
+    write_book(
+        &dir.join("dates.xlsx"),
+        &[("streaks", vec![header(), ok_cells("Date cell"), iso_text])],
+    );
     let (_, payloads) = dir.dry_run("dates.xlsx", &[], 0);
     assert_eq!(
         payloads,
-        vec![json!({"row": 2, "body": ok_body("Date cell")}), json!({"row": 3, "body": ok_body("ISO text")})]
+        vec![
+            json!({"row": 2, "body": ok_body("Date cell")}),
+            json!({"row": 3, "body": ok_body("ISO text")})
+        ]
     );
 }
 
@@ -34,14 +48,20 @@ fn a_plain_number_in_a_date_column_shows_the_date_it_would_be() {
     let dir = TestDir::new();
     let mut serial = ok_cells("Serial");
     serial[3] = X::N(46204.0);
-    write_book(&dir.join("serial.xlsx"), &[("streaks", vec![header(), serial])]);
+    write_book(
+        &dir.join("serial.xlsx"),
+        &[("streaks", vec![header(), serial])],
+    );
     let report = dir.validate_json("serial.xlsx", &[], 1);
     assert_eq!(errors(&report), vec![e(2, "D2", "invalid_date")]);
     let problem = error_at(&report, "D2");
     assert_eq!(problem["column"], "start_date");
     assert_eq!(problem["value"], "46204");
     let hint = problem["hint"].as_str().expect("a hint");
-    assert!(hint.contains("2026-07-01"), "the hint names the serial's date: {hint}");
+    assert!(
+        hint.contains("2026-07-01"),
+        "the hint names the serial's date: {hint}"
+    );
 }
 
 #[test]
@@ -52,7 +72,10 @@ fn a_serial_number_typed_in_a_csv_date_column_is_refused_the_same_way() {
     dir.write("serial.csv", csv(&[&row]));
     let report = dir.validate_json("serial.csv", &[], 1);
     assert_eq!(errors(&report), vec![e(2, "D2", "invalid_date")]);
-    assert!(error_at(&report, "D2")["hint"].as_str().unwrap().contains("2026-07-01"));
+    assert!(error_at(&report, "D2")["hint"]
+        .as_str()
+        .unwrap()
+        .contains("2026-07-01"));
 }
 
 #[test]
@@ -69,14 +92,29 @@ fn a_formula_without_a_saved_value_is_an_error_never_zero() {
     strip_cached_value(&path, "C3");
     strip_cached_value(&path, "G3");
     let xml = zip_part(&path, "xl/worksheets/sheet1.xml");
-    assert!(xml.contains("<c r=\"C3\"><f>1+2</f></c>"), "fixture: C3 has no cached value\n{xml}");
-    assert!(xml.contains("<c r=\"C2\"><f>1+2</f><v>3</v></c>"), "fixture: C2 keeps its value\n{xml}");
+    assert!(
+        xml.contains("<c r=\"C3\"><f>1+2</f></c>"),
+        "fixture: C3 has no cached value\n{xml}"
+    );
+    assert!(
+        xml.contains("<c r=\"C2\"><f>1+2</f><v>3</v></c>"),
+        "fixture: C2 keeps its value\n{xml}"
+    );
 
     let (report, payloads) = dir.dry_run("formulas.xlsx", &[], 1);
-    assert_eq!(errors(&report), vec![e(3, "C3", "formula_without_value"), e(3, "G3", "formula_without_value")]);
+    assert_eq!(
+        errors(&report),
+        vec![
+            e(3, "C3", "formula_without_value"),
+            e(3, "G3", "formula_without_value")
+        ]
+    );
     assert_eq!(error_at(&report, "C3")["column"], "total_periods");
     assert_eq!(error_at(&report, "G3")["column"], "default_value");
-    assert_eq!(payloads, vec![json!({"row": 2, "body": ok_body("Formula with value")})]);
+    assert_eq!(
+        payloads,
+        vec![json!({"row": 2, "body": ok_body("Formula with value")})]
+    );
 }
 
 #[test]
@@ -90,7 +128,13 @@ fn a_formula_without_a_saved_value_in_a_text_or_date_column_is_flagged_too() {
     strip_cached_value(&path, "B2");
     strip_cached_value(&path, "D2");
     let report = dir.validate_json("formulas.xlsx", &[], 1);
-    assert_eq!(errors(&report), vec![e(2, "B2", "formula_without_value"), e(2, "D2", "formula_without_value")]);
+    assert_eq!(
+        errors(&report),
+        vec![
+            e(2, "B2", "formula_without_value"),
+            e(2, "D2", "formula_without_value")
+        ]
+    );
 }
 
 #[test]
@@ -112,7 +156,13 @@ fn a_formula_with_an_empty_value_element_is_flagged() {
     assert!(xml.contains("<c r=\"H3\"><f>2*2</f><v></v></c>"), "{xml}");
     // Today: `missing_value` on C2, and row 3 silently gets the default frequency 1.
     let report = dir.validate_json("formulas.xlsx", &[], 1);
-    assert_eq!(errors(&report), vec![e(2, "C2", "formula_without_value"), e(3, "H3", "formula_without_value")]);
+    assert_eq!(
+        errors(&report),
+        vec![
+            e(2, "C2", "formula_without_value"),
+            e(3, "H3", "formula_without_value")
+        ]
+    );
 }
 
 /// 75000001234567891 is above 2^53: as a number cell it has already lost its last digits.
@@ -142,8 +192,14 @@ fn a_long_id_stored_as_text_keeps_every_digit() {
     let (_, payloads) = dir.dry_run("ids.xlsx", &[], 0);
     // Checked on the raw line too: a float on the way would print 75000001234567890.
     let raw = dir.read("ids_xlsx.payloads.jsonl");
-    assert!(raw.contains(&format!("\"preferredTillId\":{LONG_ID}")), "{raw}");
-    assert_eq!(payloads[0]["body"]["preferredTillId"].as_u64(), Some(LONG_ID.parse().unwrap()));
+    assert!(
+        raw.contains(&format!("\"preferredTillId\":{LONG_ID}")),
+        "{raw}"
+    );
+    assert_eq!(
+        payloads[0]["body"]["preferredTillId"].as_u64(),
+        Some(LONG_ID.parse().unwrap())
+    );
 }
 
 #[test]
@@ -159,16 +215,34 @@ fn boolean_cells_are_booleans() {
     conflict.extend([X::B(true), X::B(true), t("TRANSACTION")]);
     let mut in_number = ok_cells("Boolean as a count");
     in_number[2] = X::B(true);
-    write_book(&dir.join("bools.xlsx"), &[("streaks", vec![h, off, on, conflict, in_number])]);
+    write_book(
+        &dir.join("bools.xlsx"),
+        &[("streaks", vec![h, off, on, conflict, in_number])],
+    );
     let (report, payloads) = dir.dry_run("bools.xlsx", &[], 1);
-    assert_eq!(errors(&report), vec![e(4, "I4", "incompatible_fields"), e(5, "C5", "invalid_number")]);
+    assert_eq!(
+        errors(&report),
+        vec![
+            e(4, "I4", "incompatible_fields"),
+            e(5, "C5", "invalid_number")
+        ]
+    );
     assert_eq!(error_at(&report, "C5")["value"], "TRUE");
-    assert_eq!(payload_names(&payloads), vec![(2, "Off and imported".into()), (3, "On".into())]);
+    assert_eq!(
+        payload_names(&payloads),
+        vec![(2, "Off and imported".into()), (3, "On".into())]
+    );
     let off = &payloads[0]["body"];
-    assert_eq!((off["active"].clone(), off["userCreated"].clone()), (json!(false), json!(true)));
+    assert_eq!(
+        (off["active"].clone(), off["userCreated"].clone()),
+        (json!(false), json!(true))
+    );
     assert_eq!(off["targets"][0]["enrolmentMethod"], "IMPORT");
     let on = &payloads[1]["body"];
-    assert_eq!((on["active"].clone(), on["userCreated"].clone()), (json!(true), json!(false)));
+    assert_eq!(
+        (on["active"].clone(), on["userCreated"].clone()),
+        (json!(true), json!(false))
+    );
 }
 
 #[test]
@@ -211,10 +285,19 @@ fn numbers_stored_as_text_are_accepted_in_numeric_columns() {
     assert_eq!(body["totalPeriods"], 3);
     assert_eq!(body["recurringCycles"], 6);
     assert_eq!(body["preferredTillId"], 75000001);
-    let starts: Vec<_> = body["periods"].as_array().unwrap().iter().map(|p| p["startDate"].clone()).collect();
+    let starts: Vec<_> = body["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["startDate"].clone())
+        .collect();
     assert_eq!(
         starts,
-        vec![json!("2026-07-04T00:00:00.000"), json!("2026-07-06T00:00:00.000"), json!("2026-07-08T00:00:00.000")]
+        vec![
+            json!("2026-07-04T00:00:00.000"),
+            json!("2026-07-06T00:00:00.000"),
+            json!("2026-07-08T00:00:00.000")
+        ]
     );
     assert_eq!(body["periods"][0]["endDate"], "2026-07-05T23:59:59.999");
     let target = &body["targets"][0];
@@ -222,6 +305,12 @@ fn numbers_stored_as_text_are_accepted_in_numeric_columns() {
         target["defaultValues"],
         json!([{"defaultValue": 12.5}, {"defaultValue": 12.5}, {"defaultValue": 12.5}])
     );
-    assert_eq!(target["extendedFieldInfo"], json!({"alternateCurrencyIdentifier": "GEMS", "programId": 973}));
-    assert_eq!(target["filters"], json!([{"entityType": "STORE", "entityIds": [101]}]));
+    assert_eq!(
+        target["extendedFieldInfo"],
+        json!({"alternateCurrencyIdentifier": "GEMS", "programId": 973})
+    );
+    assert_eq!(
+        target["filters"],
+        json!([{"entityType": "STORE", "entityIds": [101]}])
+    );
 }

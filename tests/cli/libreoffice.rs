@@ -156,7 +156,9 @@ fn unescape(xml: &str) -> String {
             "gt" => Some('>'),
             "quot" => Some('"'),
             "apos" => Some('\''),
-            e if e.starts_with("#x") => u32::from_str_radix(&e[2..], 16).ok().and_then(char::from_u32),
+            e if e.starts_with("#x") => u32::from_str_radix(&e[2..], 16)
+                .ok()
+                .and_then(char::from_u32),
             e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
             _ => None,
         };
@@ -182,7 +184,9 @@ fn notes(xml: &str) -> Vec<(String, String)> {
             while let Some(start) = rest.find("<t") {
                 let tail = &rest[start..];
                 let open = tail.find('>').expect("tag end");
-                if tail[..open].ends_with('/') || !(tail[2..].starts_with('>') || tail[2..].starts_with(' ')) {
+                if tail[..open].ends_with('/')
+                    || !(tail[2..].starts_with('>') || tail[2..].starts_with(' '))
+                {
                     rest = &tail[open + 1..];
                     continue;
                 }
@@ -206,7 +210,9 @@ fn all_notes(path: &Path) -> Vec<(String, String)> {
 
 #[test]
 fn libreoffice_keeps_the_templates_cells_and_dropdowns_and_the_result_still_validates() {
-    let Some(soffice) = soffice_or_skip() else { return };
+    let Some(soffice) = soffice_or_skip() else {
+        return;
+    };
     let dir = TestDir::new();
     dir.run(&["template", "-o", "template.xlsx"]).code(0);
     let converted = convert(&soffice, &dir, "template.xlsx");
@@ -222,7 +228,10 @@ fn libreoffice_keeps_the_templates_cells_and_dropdowns_and_the_result_still_vali
     let header: Vec<String> = (0..PERIOD_COLUMNS.len() as u32)
         .map(|c| show(&crate::book::at(&periods, 0, c)))
         .collect();
-    assert_eq!(header, PERIOD_COLUMNS.iter().map(|c| c.key).collect::<Vec<_>>());
+    assert_eq!(
+        header,
+        PERIOD_COLUMNS.iter().map(|c| c.key).collect::<Vec<_>>()
+    );
     let start = COLUMNS.iter().position(|c| c.key == "start_date").unwrap() as u32;
     assert!(
         matches!(crate::book::at(&streaks, 1, start), Data::DateTime(_)),
@@ -244,13 +253,17 @@ fn libreoffice_keeps_the_templates_cells_and_dropdowns_and_the_result_still_vali
             .find(|r| r.contains(&format!("Id=\"{id}\"")))
             .expect("relationship");
         let target = attr(&format!("<x {rel}"), "Target").expect("target");
-        zip_part(&converted, &format!("xl/{}", target.trim_start_matches("/xl/")))
+        zip_part(
+            &converted,
+            &format!("xl/{}", target.trim_start_matches("/xl/")),
+        )
     };
     let validations = data_validations(&sheet_xml("streaks"));
     let mut lists = 0;
     for (i, c) in COLUMNS.iter().enumerate() {
         let first = format!("{}2", column_letters(i));
-        let v = validation_at(&validations, &first).unwrap_or_else(|| panic!("{}: no validation from {first}", c.key));
+        let v = validation_at(&validations, &first)
+            .unwrap_or_else(|| panic!("{}: no validation from {first}", c.key));
         assert_eq!(attr(v, "promptTitle").as_deref(), Some(c.key), "{v}");
         if let Some(values) = expected_list(c.kind) {
             lists += 1;
@@ -264,7 +277,10 @@ fn libreoffice_keeps_the_templates_cells_and_dropdowns_and_the_result_still_vali
     }
     assert_eq!(
         lists,
-        COLUMNS.iter().filter(|c| expected_list(c.kind).is_some()).count()
+        COLUMNS
+            .iter()
+            .filter(|c| expected_list(c.kind).is_some())
+            .count()
     );
 
     // And the tool reads LibreOffice's file as it read its own.
@@ -277,7 +293,9 @@ fn libreoffice_keeps_the_templates_cells_and_dropdowns_and_the_result_still_vali
 
 #[test]
 fn libreoffice_keeps_the_reports_cells_and_the_notes_on_bad_cells() {
-    let Some(soffice) = soffice_or_skip() else { return };
+    let Some(soffice) = soffice_or_skip() else {
+        return;
+    };
     let dir = TestDir::new();
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/with-errors.csv");
     std::fs::copy(&sample, dir.join("with-errors.csv")).expect("copy sample");
@@ -298,7 +316,10 @@ fn libreoffice_keeps_the_reports_cells_and_the_notes_on_bad_cells() {
     let first = &sheet_names(&converted)[0];
     let rows = read_sheet(&converted, first);
     assert_eq!(show(&crate::book::at(&rows, 0, 0)), "name");
-    assert_eq!(show(&crate::book::at(&rows, 1, 0)), "Weekend Coffee Run Aug-26");
+    assert_eq!(
+        show(&crate::book::at(&rows, 1, 0)),
+        "Weekend Coffee Run Aug-26"
+    );
     assert_eq!(show(&crate::book::at(&rows, 1, 5)), "WEEKLY");
     let width = rows.width() as u32;
     assert_eq!(show(&crate::book::at(&rows, 0, width - 2)), "status");
@@ -314,7 +335,11 @@ fn libreoffice_keeps_the_reports_cells_and_the_notes_on_bad_cells() {
     let report = dir.json("r.json");
     let original = all_notes(&dir.join("r.xlsx"));
     let kept = all_notes(&converted);
-    assert_eq!(kept.len(), original.len(), "notes after LibreOffice: {kept:#?}");
+    assert_eq!(
+        kept.len(),
+        original.len(),
+        "notes after LibreOffice: {kept:#?}"
+    );
     let mut checked = 0;
     for row in report["rows"].as_array().expect("rows") {
         for p in row["errors"].as_array().expect("errors") {
@@ -322,7 +347,11 @@ fn libreoffice_keeps_the_reports_cells_and_the_notes_on_bad_cells() {
             if cell.is_empty() {
                 continue;
             }
-            let expected = format!("{}: {}", p["code"].as_str().unwrap(), p["message"].as_str().unwrap());
+            let expected = format!(
+                "{}: {}",
+                p["code"].as_str().unwrap(),
+                p["message"].as_str().unwrap()
+            );
             let note = kept
                 .iter()
                 .find(|(c, _)| c == cell)

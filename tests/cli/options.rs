@@ -16,15 +16,27 @@ fn date_format_reads_non_iso_text_and_iso_still_works() {
 
     // Without the flag, 04/07/2026 is ambiguous: both readings are named, neither is picked.
     let report = dir.validate_json("dates.csv", &[], 1);
-    assert_eq!(errors(&report), vec![e(2, "D2", "ambiguous_date"), e(4, "D4", "invalid_date")]);
-    let message = error_at(&report, "D2")["message"].as_str().unwrap().to_string();
-    assert!(message.contains("4 July 2026") && message.contains("7 April 2026"), "{message}");
+    assert_eq!(
+        errors(&report),
+        vec![e(2, "D2", "ambiguous_date"), e(4, "D4", "invalid_date")]
+    );
+    let message = error_at(&report, "D2")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("4 July 2026") && message.contains("7 April 2026"),
+        "{message}"
+    );
 
     let (report, payloads) = dir.dry_run("dates.csv", &["--date-format", "%d/%m/%Y"], 1);
     assert_eq!(errors(&report), vec![e(4, "D4", "invalid_date")]);
     assert_eq!(
         payloads,
-        vec![json!({"row": 2, "body": ok_body("Day first")}), json!({"row": 3, "body": ok_body("ISO")})]
+        vec![
+            json!({"row": 2, "body": ok_body("Day first")}),
+            json!({"row": 3, "body": ok_body("ISO")})
+        ]
     );
 }
 
@@ -43,7 +55,10 @@ fn time_zone_is_the_default_for_rows_without_one() {
     assert_eq!(london["periods"][0]["startDate"], "2026-07-03T00:00:00.000");
     let kolkata = &payloads[1]["body"];
     assert_eq!(kolkata["timeZoneName"], "Asia/Kolkata");
-    assert_eq!(kolkata["periods"][0]["startDate"], "2026-07-04T00:00:00.000");
+    assert_eq!(
+        kolkata["periods"][0]["startDate"],
+        "2026-07-04T00:00:00.000"
+    );
 }
 
 #[test]
@@ -60,9 +75,16 @@ fn a_start_more_than_six_months_back_is_a_warning_not_an_error() {
         .map(|w| (w["cell"].clone(), w["code"].clone()))
         .collect();
     assert_eq!(warnings, vec![(json!("D2"), json!("backdated"))]);
-    let statuses: Vec<_> =
-        payloads[0]["body"]["periods"].as_array().unwrap().iter().map(|p| p["periodStatus"].clone()).collect();
-    assert_eq!(statuses, vec![json!("RUNNING"), json!("RUNNING"), json!("RUNNING")]);
+    let statuses: Vec<_> = payloads[0]["body"]["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["periodStatus"].clone())
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![json!("RUNNING"), json!("RUNNING"), json!("RUNNING")]
+    );
 }
 
 fn custom_sheet() -> String {
@@ -70,7 +92,15 @@ fn custom_sheet() -> String {
         ["Festival", "CUSTOM", "", "", "TRANSACTION", "SALES", "5"],
         ["Overlap", "custom", "", "", "TRANSACTION", "SALES", "5"],
         ["Nothing", "CUSTOM", "", "", "TRANSACTION", "SALES", "5"],
-        ["Weekly override", "WEEKLY", "", "", "TRANSACTION", "SALES", "7"],
+        [
+            "Weekly override",
+            "WEEKLY",
+            "",
+            "",
+            "TRANSACTION",
+            "SALES",
+            "7",
+        ],
         ["Mismatch", "CUSTOM", "3", "", "TRANSACTION", "SALES", "5"],
     ];
     csv(&rows.iter().map(|r| &r[..]).collect::<Vec<_>>())
@@ -104,9 +134,16 @@ fn periods_file_gives_custom_streaks_their_periods() {
             (8, "invalid".into())
         ]
     );
-    let sheets: Vec<_> =
-        report["rows"].as_array().unwrap().iter().map(|r| r["sheet"].as_str().unwrap().to_string()).collect();
-    assert_eq!(sheets, ["custom", "custom", "custom", "custom", "custom", "periods"]);
+    let sheets: Vec<_> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["sheet"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        sheets,
+        ["custom", "custom", "custom", "custom", "custom", "periods"]
+    );
     assert_eq!(
         errors(&report),
         vec![
@@ -117,10 +154,19 @@ fn periods_file_gives_custom_streaks_their_periods() {
         ]
     );
     let overlap = error_at(&report, "B3")["message"].as_str().unwrap();
-    assert!(overlap.contains("row 4") && overlap.contains("row 5"), "the overlap names both period rows: {overlap}");
-    assert_eq!(report["summary"]["rows"], 5, "period rows are not streak rows");
+    assert!(
+        overlap.contains("row 4") && overlap.contains("row 5"),
+        "the overlap names both period rows: {overlap}"
+    );
+    assert_eq!(
+        report["summary"]["rows"], 5,
+        "period rows are not streak rows"
+    );
 
-    assert_eq!(payload_names(&payloads), vec![(2, "Festival".into()), (5, "Weekly override".into())]);
+    assert_eq!(
+        payload_names(&payloads),
+        vec![(2, "Festival".into()), (5, "Weekly override".into())]
+    );
     let festival = &payloads[0]["body"];
     assert_eq!(festival["totalPeriods"], 2);
     assert_eq!(festival["recurringCycles"], 2);
@@ -133,7 +179,10 @@ fn periods_file_gives_custom_streaks_their_periods() {
              "periodStatus": "NOT_STARTED", "active": true, "description": "Second week"},
         ])
     );
-    assert_eq!(festival["targets"][0]["defaultValues"], json!([{"defaultValue": 2}, {"defaultValue": 5}]));
+    assert_eq!(
+        festival["targets"][0]["defaultValues"],
+        json!([{"defaultValue": 2}, {"defaultValue": 5}])
+    );
     // Explicit periods win over generated ones for any streak the periods file names.
     let weekly = &payloads[1]["body"];
     assert_eq!(weekly["frequencyType"], "WEEKLY");
@@ -145,7 +194,10 @@ fn periods_file_gives_custom_streaks_their_periods() {
 fn a_period_row_naming_no_streak_is_an_error_on_its_own_cell() {
     let dir = TestDir::new();
     dir.write("custom.csv", custom_sheet());
-    dir.write("periods.csv", format!("{PERIODS}Ghost,2026-08-01,2026-08-10,,,,\n"));
+    dir.write(
+        "periods.csv",
+        format!("{PERIODS}Ghost,2026-08-01,2026-08-10,,,,\n"),
+    );
     let (report, _) = dir.dry_run("custom.csv", &["--periods", "periods.csv"], 1);
     let ghost = report["rows"]
         .as_array()
@@ -157,7 +209,17 @@ fn a_period_row_naming_no_streak_is_an_error_on_its_own_cell() {
     assert_eq!(ghost["errors"].as_array().unwrap().len(), 1);
     let problem = &ghost["errors"][0];
     assert_eq!(
-        (problem["column"].clone(), problem["cell"].clone(), problem["value"].clone(), problem["code"].clone()),
-        (json!("streak_name"), json!("A9"), json!("Ghost"), json!("invalid_periods"))
+        (
+            problem["column"].clone(),
+            problem["cell"].clone(),
+            problem["value"].clone(),
+            problem["code"].clone()
+        ),
+        (
+            json!("streak_name"),
+            json!("A9"),
+            json!("Ghost"),
+            json!("invalid_periods")
+        )
     );
 }

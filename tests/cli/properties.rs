@@ -10,7 +10,8 @@ use serde_json::Value as Json;
 
 use streak_import::clock::Now;
 use streak_import::columns::{
-    target_types_for, Col, Kind, COLUMNS, EVALUATION_TYPES, STREAK_TRACKING_TYPES, TARGET_ENTITIES, TRACKING_TYPES,
+    target_types_for, Col, Kind, COLUMNS, EVALUATION_TYPES, STREAK_TRACKING_TYPES, TARGET_ENTITIES,
+    TRACKING_TYPES,
 };
 use streak_import::header::map_columns;
 use streak_import::outcome::{RowOutcome, Status};
@@ -46,21 +47,32 @@ const ERROR_CODES: [&str; 15] = [
 const WARNING_CODES: [&str; 3] = ["trimmed", "unknown_column", "backdated"];
 
 fn config() -> ProptestConfig {
-    ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() }
+    ProptestConfig {
+        cases: 32,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 /// Runs the binary on `bytes` saved as `name`: whatever the bytes, a clean exit 0, 1 or 2.
 fn never_panics(name: &str, bytes: &[u8]) -> Result<(), TestCaseError> {
     let dir = TestDir::new();
     dir.write(name, bytes);
-    let run = dir.run(&["validate", name, "--report", "r.json", "--report", "r.csv", "--report", "r.xlsx"]);
+    let run = dir.run(&[
+        "validate", name, "--report", "r.json", "--report", "r.csv", "--report", "r.xlsx",
+    ]);
     prop_assert!(matches!(run.code, Some(0..=2)), "{}", run.describe());
     prop_assert!(!run.stderr.contains("panicked"), "{}", run.describe());
     if run.code == Some(2) {
-        prop_assert!(run.stderr.contains(name), "an input error names the file\n{}", run.describe());
+        prop_assert!(
+            run.stderr.contains(name),
+            "an input error names the file\n{}",
+            run.describe()
+        );
     } else {
         // Rows were read: the report must be whole JSON.
-        let report: Json = serde_json::from_str(&dir.read("r.json")).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let report: Json = serde_json::from_str(&dir.read("r.json"))
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert!(report["summary"]["rows"].as_u64().unwrap_or(0) > 0);
     }
     Ok(())
@@ -120,29 +132,49 @@ proptest! {
 fn plausible(kind: Kind) -> BoxedStrategy<Value> {
     let text = |s: &'static str| Value::Text(s.to_string());
     match kind {
-        Kind::Enum(allowed) => prop::sample::select(allowed.to_vec()).prop_map(text).boxed(),
-        Kind::Bool => prop_oneof![any::<bool>().prop_map(Value::Bool), Just(text("yes")), Just(text("0"))].boxed(),
-        Kind::Int { .. } => {
-            prop_oneof![(1i64..6).prop_map(Value::Int), (1i64..6).prop_map(|n| Value::Number(n as f64))].boxed()
-        }
+        Kind::Enum(allowed) => prop::sample::select(allowed.to_vec())
+            .prop_map(text)
+            .boxed(),
+        Kind::Bool => prop_oneof![
+            any::<bool>().prop_map(Value::Bool),
+            Just(text("yes")),
+            Just(text("0"))
+        ]
+        .boxed(),
+        Kind::Int { .. } => prop_oneof![
+            (1i64..6).prop_map(Value::Int),
+            (1i64..6).prop_map(|n| Value::Number(n as f64))
+        ]
+        .boxed(),
         Kind::Date => prop_oneof![
             (0i64..800).prop_map(|d| Value::Date(day(d))),
             (0i64..800).prop_map(|d| Value::Text(day(d).date().to_string())),
         ]
         .boxed(),
-        Kind::TimeZone => prop::sample::select(vec!["Asia/Kolkata", "Europe/London", "UTC"]).prop_map(text).boxed(),
+        Kind::TimeZone => prop::sample::select(vec!["Asia/Kolkata", "Europe/London", "UTC"])
+            .prop_map(text)
+            .boxed(),
         Kind::JsonObject => Just(text("{\"a\":1}")).boxed(),
-        Kind::IdList => prop::sample::select(vec!["101", "101;102", "7"]).prop_map(text).boxed(),
-        Kind::AmountList | Kind::Amount => {
-            prop_oneof![(0u32..1000).prop_map(|n| Value::Number(n as f64)), Just(text("1;2;3"))].boxed()
-        }
-        Kind::LevelList => prop::sample::select(vec!["1", "1;2", "2;3"]).prop_map(text).boxed(),
+        Kind::IdList => prop::sample::select(vec!["101", "101;102", "7"])
+            .prop_map(text)
+            .boxed(),
+        Kind::AmountList | Kind::Amount => prop_oneof![
+            (0u32..1000).prop_map(|n| Value::Number(n as f64)),
+            Just(text("1;2;3"))
+        ]
+        .boxed(),
+        Kind::LevelList => prop::sample::select(vec!["1", "1;2", "2;3"])
+            .prop_map(text)
+            .boxed(),
         Kind::Text { .. } => "[A-Za-z ]{1,20}".prop_map(Value::Text).boxed(),
     }
 }
 
 fn day(offset: i64) -> NaiveDateTime {
-    let base = NaiveDate::from_ymd_opt(2025, 6, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+    let base = NaiveDate::from_ymd_opt(2025, 6, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
     base + chrono::Duration::days(offset)
 }
 
@@ -164,14 +196,20 @@ fn arbitrary_value() -> impl Strategy<Value = Value> {
 
 /// One row of every template column: each cell plausible or arbitrary.
 fn row_values() -> impl Strategy<Value = Vec<Value>> {
-    let cells: Vec<BoxedStrategy<Value>> =
-        COLUMNS.iter().map(|c| prop_oneof![3 => plausible(c.kind), 1 => arbitrary_value()].boxed()).collect();
+    let cells: Vec<BoxedStrategy<Value>> = COLUMNS
+        .iter()
+        .map(|c| prop_oneof![3 => plausible(c.kind), 1 => arbitrary_value()].boxed())
+        .collect();
     cells
 }
 
 fn context() -> Context {
-    let header = RawRow { row: 1, cells: Cells::Book(COLUMNS.iter().map(|c| Value::Text(c.key.into())).collect()) };
-    let (map, warnings) = map_columns(COLUMNS, &header, Path::new("generated.xlsx")).expect("full header");
+    let header = RawRow {
+        row: 1,
+        cells: Cells::Book(COLUMNS.iter().map(|c| Value::Text(c.key.into())).collect()),
+    };
+    let (map, warnings) =
+        map_columns(COLUMNS, &header, Path::new("generated.xlsx")).expect("full header");
     assert!(warnings.is_empty());
     Context {
         sheet: "streaks".into(),
@@ -190,15 +228,32 @@ fn check_outcome(o: &RowOutcome, row: u32) -> Result<(), TestCaseError> {
     prop_assert_eq!(o.row, row);
     let keys: Vec<&str> = COLUMNS.iter().map(|c| c.key).collect();
     for p in &o.errors {
-        prop_assert!(ERROR_CODES.contains(&p.code.as_str()), "unknown error code {}", p.code);
-        prop_assert!(keys.contains(&p.column.as_str()), "unknown column {:?}", p.column);
+        prop_assert!(
+            ERROR_CODES.contains(&p.code.as_str()),
+            "unknown error code {}",
+            p.code
+        );
+        prop_assert!(
+            keys.contains(&p.column.as_str()),
+            "unknown column {:?}",
+            p.column
+        );
         prop_assert!(!p.message.is_empty());
         // The cell is the column's own cell on this row.
         let position = keys.iter().position(|k| *k == p.column).unwrap();
-        prop_assert_eq!(&p.cell, &format!("{}{row}", column_letters(position)), "{:?}", p);
+        prop_assert_eq!(
+            &p.cell,
+            &format!("{}{row}", column_letters(position)),
+            "{:?}",
+            p
+        );
     }
     for p in &o.warnings {
-        prop_assert!(WARNING_CODES.contains(&p.code.as_str()), "unknown warning code {}", p.code);
+        prop_assert!(
+            WARNING_CODES.contains(&p.code.as_str()),
+            "unknown warning code {}",
+            p.code
+        );
     }
     match o.status {
         Status::Invalid => {
@@ -223,19 +278,40 @@ fn check_body(body: &Json) -> Result<(), TestCaseError> {
     let n = periods.len();
     prop_assert!((1..=100).contains(&n), "{} periods", n);
     prop_assert_eq!(body["totalPeriods"].as_u64(), Some(n as u64));
-    prop_assert_eq!(body["targets"][0]["defaultValues"].as_array().unwrap().len(), n);
+    prop_assert_eq!(
+        body["targets"][0]["defaultValues"]
+            .as_array()
+            .unwrap()
+            .len(),
+        n
+    );
     let mut previous_end: Option<String> = None;
     for (k, p) in periods.iter().enumerate() {
-        let (start, end) = (p["startDate"].as_str().unwrap(), p["endDate"].as_str().unwrap());
-        prop_assert!(start.ends_with("T00:00:00.000") && start.len() == 23, "{}", start);
+        let (start, end) = (
+            p["startDate"].as_str().unwrap(),
+            p["endDate"].as_str().unwrap(),
+        );
+        prop_assert!(
+            start.ends_with("T00:00:00.000") && start.len() == 23,
+            "{}",
+            start
+        );
         prop_assert!(end.ends_with("T23:59:59.999") && end.len() == 23, "{}", end);
         prop_assert!(start[..10] <= end[..10], "{} after {}", start, end);
         if let Some(prev) = &previous_end {
-            prop_assert!(prev.as_str() < start, "period {} overlaps the one before", k + 1);
+            prop_assert!(
+                prev.as_str() < start,
+                "period {} overlaps the one before",
+                k + 1
+            );
         }
         previous_end = Some(end.to_string());
         let status = p["periodStatus"].as_str().unwrap();
-        let expected = if start > "2026-07-01T09:00:00.000" { "NOT_STARTED" } else { "RUNNING" };
+        let expected = if start > "2026-07-01T09:00:00.000" {
+            "NOT_STARTED"
+        } else {
+            "RUNNING"
+        };
         prop_assert_eq!(status, expected);
     }
     Ok(())
@@ -246,7 +322,14 @@ fn check_body(body: &Json) -> Result<(), TestCaseError> {
 fn coherent_row() -> impl Strategy<Value = Vec<Value>> {
     let entity_and_type = prop::sample::select(TARGET_ENTITIES.to_vec())
         .prop_flat_map(|e| (Just(e), prop::sample::select(target_types_for(e).to_vec())));
-    let generated = prop::sample::select(vec!["DAILY", "WEEKLY", "MONTHLY", "QUARTERLY", "HALF_YEARLY", "YEARLY"]);
+    let generated = prop::sample::select(vec![
+        "DAILY",
+        "WEEKLY",
+        "MONTHLY",
+        "QUARTERLY",
+        "HALF_YEARLY",
+        "YEARLY",
+    ]);
     let tracking = prop::sample::select(TRACKING_TYPES.to_vec()).prop_flat_map(|t| {
         let evaluation = if STREAK_TRACKING_TYPES.contains(&t) {
             Just("FIXED_CALENDAR_WINDOW").boxed()
@@ -261,7 +344,11 @@ fn coherent_row() -> impl Strategy<Value = Vec<Value>> {
         generated,
         tracking,
         (1i64..5, 1i64..13, 0i64..800),
-        (0u32..100_000, any::<bool>(), prop::sample::select(vec!["", "Asia/Kolkata", "America/New_York", "UTC"])),
+        (
+            0u32..100_000,
+            any::<bool>(),
+            prop::sample::select(vec!["", "Asia/Kolkata", "America/New_York", "UTC"]),
+        ),
         any::<bool>(),
     )
         .prop_map(
@@ -300,7 +387,11 @@ fn coherent_row() -> impl Strategy<Value = Vec<Value>> {
                     set(Col::AttributeName, text("steps"));
                 }
                 if levels {
-                    let last = if total == 1 { String::from("1") } else { format!("1;{total}") };
+                    let last = if total == 1 {
+                        String::from("1")
+                    } else {
+                        format!("1;{total}")
+                    };
                     set(Col::StreakLevels, Value::Text(last));
                 }
                 set(Col::StoreIds, text("101;102"));

@@ -12,7 +12,10 @@ use crate::util::*;
 #[test]
 fn utf8_csv_without_bom_reads_every_row_to_its_exact_body() {
     let dir = TestDir::new();
-    dir.write("plain.csv", csv(&[&ok_row("Weekend Shopper"), &ok_row("Café Regulars")]));
+    dir.write(
+        "plain.csv",
+        csv(&[&ok_row("Weekend Shopper"), &ok_row("Café Regulars")]),
+    );
     let (report, payloads) = dir.dry_run("plain.csv", &[], 0);
     assert_eq!(report["summary"]["rows"], 2);
     assert_eq!(report["summary"]["valid"], 2);
@@ -34,8 +37,15 @@ fn utf8_csv_with_bom_matches_the_first_header_and_keeps_the_bom_out_of_values() 
     let (report, payloads) = dir.dry_run("bom.csv", &[], 0);
     // With the BOM glued to `name`, the required column would be missing (exit 2).
     assert_eq!(report["rows"][0]["name"], "Ünïcode Streak ✓");
-    assert_eq!(payloads, vec![json!({"row": 2, "body": ok_body("Ünïcode Streak ✓")})]);
-    assert_eq!(report["warnings"], json!([]), "no unknown `\\u{{feff}}name` column");
+    assert_eq!(
+        payloads,
+        vec![json!({"row": 2, "body": ok_body("Ünïcode Streak ✓")})]
+    );
+    assert_eq!(
+        report["warnings"],
+        json!([]),
+        "no unknown `\\u{{feff}}name` column"
+    );
 }
 
 #[test]
@@ -50,7 +60,10 @@ fn windows_1252_csv_decodes_accents_and_the_euro_sign() {
     assert_eq!(report["rows"][0]["name"], "Café Crème €");
     assert_eq!(report["rows"][1]["name"], "Naïve");
     assert_eq!(errors(&report), vec![e(3, "B3", "invalid_enum")]);
-    assert_eq!(payloads, vec![json!({"row": 2, "body": ok_body("Café Crème €")})]);
+    assert_eq!(
+        payloads,
+        vec![json!({"row": 2, "body": ok_body("Café Crème €")})]
+    );
 }
 
 #[test]
@@ -86,7 +99,20 @@ fn utf16le(text: &str) -> Vec<u8> {
 fn unicode_text(eol: &str) -> String {
     let mut text = line(&HEADER, '\t') + eol;
     text.push_str(&(line(&ok_row("Ünïcode Tab Streak €"), '\t') + eol));
-    text.push_str(&(line(&["Second", "WEEKLY", "3", "2026-07-04", "TRANSACTION", "SALES", "5 00"], '\t') + eol));
+    text.push_str(
+        &(line(
+            &[
+                "Second",
+                "WEEKLY",
+                "3",
+                "2026-07-04",
+                "TRANSACTION",
+                "SALES",
+                "5 00",
+            ],
+            '\t',
+        ) + eol),
+    );
     text
 }
 
@@ -99,7 +125,10 @@ fn utf16_le_tab_delimited_unicode_text() {
     assert_eq!(report["rows"][0]["name"], "Ünïcode Tab Streak €");
     assert_eq!(errors(&report), vec![e(3, "G3", "invalid_number")]);
     assert_eq!(error_at(&report, "G3")["value"], "5 00");
-    assert_eq!(payloads, vec![json!({"row": 2, "body": ok_body("Ünïcode Tab Streak €")})]);
+    assert_eq!(
+        payloads,
+        vec![json!({"row": 2, "body": ok_body("Ünïcode Tab Streak €")})]
+    );
 }
 
 #[test]
@@ -107,9 +136,15 @@ fn utf16_le_unicode_text_export_with_crlf_line_ends() {
     let dir = TestDir::new();
     dir.write("unicode.txt", utf16le(&unicode_text("\r\n")));
     let (report, payloads) = dir.dry_run("unicode.txt", &[], 1);
-    assert_eq!(statuses(&report), vec![(2, "valid".into()), (3, "invalid".into())]);
+    assert_eq!(
+        statuses(&report),
+        vec![(2, "valid".into()), (3, "invalid".into())]
+    );
     assert_eq!(errors(&report), vec![e(3, "G3", "invalid_number")]);
-    assert_eq!(payloads, vec![json!({"row": 2, "body": ok_body("Ünïcode Tab Streak €")})]);
+    assert_eq!(
+        payloads,
+        vec![json!({"row": 2, "body": ok_body("Ünïcode Tab Streak €")})]
+    );
 }
 
 #[test]
@@ -117,10 +152,19 @@ fn crlf_line_ends_keep_spreadsheet_row_numbers() {
     let dir = TestDir::new();
     let mut bad = ok_row("Third");
     bad[1] = "WEKLY";
-    let text = [line(&HEADER, ','), line(&ok_row("Second"), ','), line(&bad, ',')].join("\r\n") + "\r\n";
+    let text = [
+        line(&HEADER, ','),
+        line(&ok_row("Second"), ','),
+        line(&bad, ','),
+    ]
+    .join("\r\n")
+        + "\r\n";
     dir.write("crlf.csv", text);
     let (report, payloads) = dir.dry_run("crlf.csv", &[], 1);
-    assert_eq!(statuses(&report), vec![(2, "valid".into()), (3, "invalid".into())]);
+    assert_eq!(
+        statuses(&report),
+        vec![(2, "valid".into()), (3, "invalid".into())]
+    );
     assert_eq!(errors(&report), vec![e(3, "B3", "invalid_enum")]);
     assert_eq!(payload_names(&payloads), vec![(2, "Second".into())]);
 }
@@ -157,13 +201,32 @@ fn each_delimiter_is_detected_from_the_header_line() {
             ],
             sep,
         ) + "\n");
-        text += &(line(&["Broken", "x", "WEEKLY", "three", "2026-07-04", "TRANSACTION", "SALES", "1"], sep) + "\n");
+        text += &(line(
+            &[
+                "Broken",
+                "x",
+                "WEEKLY",
+                "three",
+                "2026-07-04",
+                "TRANSACTION",
+                "SALES",
+                "1",
+            ],
+            sep,
+        ) + "\n");
         dir.write("sep.csv", text);
         let (report, payloads) = dir.dry_run("sep.csv", &[], 1);
-        assert_eq!(errors(&report), vec![e(3, "D3", "invalid_number")], "delimiter {sep:?}");
+        assert_eq!(
+            errors(&report),
+            vec![e(3, "D3", "invalid_number")],
+            "delimiter {sep:?}"
+        );
         assert_eq!(payloads.len(), 1, "delimiter {sep:?}");
         let body = &payloads[0]["body"];
-        assert_eq!(body["description"], "Buy, then buy again; and again | thrice", "delimiter {sep:?}");
+        assert_eq!(
+            body["description"], "Buy, then buy again; and again | thrice",
+            "delimiter {sep:?}"
+        );
         assert_eq!(
             body["targets"][0]["defaultValues"],
             json!([{"defaultValue": 100}, {"defaultValue": 200}, {"defaultValue": 300}]),
@@ -187,22 +250,80 @@ fn a_quoted_newline_keeps_one_record_on_one_spreadsheet_row() {
     ];
     let mut text = line(&header, ',') + "\n";
     text += &(line(
-        &["Multi", "line one\nline two\nline three", "WEEKLY", "3", "2026-07-04", "TRANSACTION", "SALES", "500"],
+        &[
+            "Multi",
+            "line one\nline two\nline three",
+            "WEEKLY",
+            "3",
+            "2026-07-04",
+            "TRANSACTION",
+            "SALES",
+            "500",
+        ],
         ',',
     ) + "\n");
-    text += &(line(&["After", "x", "WEKLY", "3", "2026-07-04", "TRANSACTION", "SALES", "500"], ',') + "\n");
-    text += &(line(&["Windows", "first\r\nsecond", "WEEKLY", "3", "2026-07-04", "TRANSACTION", "SALES", "500"], ',')
-        + "\n");
-    text += &(line(&["Last", "y", "WEEKLY", "3", "2026-07-04", "TRANSACTION", "SALES", "lots"], ',') + "\n");
+    text += &(line(
+        &[
+            "After",
+            "x",
+            "WEKLY",
+            "3",
+            "2026-07-04",
+            "TRANSACTION",
+            "SALES",
+            "500",
+        ],
+        ',',
+    ) + "\n");
+    text += &(line(
+        &[
+            "Windows",
+            "first\r\nsecond",
+            "WEEKLY",
+            "3",
+            "2026-07-04",
+            "TRANSACTION",
+            "SALES",
+            "500",
+        ],
+        ',',
+    ) + "\n");
+    text += &(line(
+        &[
+            "Last",
+            "y",
+            "WEEKLY",
+            "3",
+            "2026-07-04",
+            "TRANSACTION",
+            "SALES",
+            "lots",
+        ],
+        ',',
+    ) + "\n");
     dir.write("newlines.csv", text);
     let (report, payloads) = dir.dry_run("newlines.csv", &[], 1);
     assert_eq!(
         statuses(&report),
-        vec![(2, "valid".into()), (3, "invalid".into()), (4, "valid".into()), (5, "invalid".into())]
+        vec![
+            (2, "valid".into()),
+            (3, "invalid".into()),
+            (4, "valid".into()),
+            (5, "invalid".into())
+        ]
     );
-    assert_eq!(errors(&report), vec![e(3, "C3", "invalid_enum"), e(5, "H5", "invalid_number")]);
-    assert_eq!(payload_names(&payloads), vec![(2, "Multi".into()), (4, "Windows".into())]);
-    assert_eq!(payloads[0]["body"]["description"], "line one\nline two\nline three");
+    assert_eq!(
+        errors(&report),
+        vec![e(3, "C3", "invalid_enum"), e(5, "H5", "invalid_number")]
+    );
+    assert_eq!(
+        payload_names(&payloads),
+        vec![(2, "Multi".into()), (4, "Windows".into())]
+    );
+    assert_eq!(
+        payloads[0]["body"]["description"],
+        "line one\nline two\nline three"
+    );
     assert_eq!(payloads[1]["body"]["description"], "first\r\nsecond");
 }
 
@@ -215,14 +336,35 @@ fn blank_rows_are_skipped_but_keep_their_row_numbers() {
     text += "\n";
     text += ",,,,,,\n";
     text += "   \n";
-    text += &(line(&["Seventh", "WEEKLY", "0", "2026-07-04", "TRANSACTION", "SALES", "500"], ',') + "\n");
+    text += &(line(
+        &[
+            "Seventh",
+            "WEEKLY",
+            "0",
+            "2026-07-04",
+            "TRANSACTION",
+            "SALES",
+            "500",
+        ],
+        ',',
+    ) + "\n");
     text += &(line(&ok_row("Eighth"), ',') + "\n");
     dir.write("blanks.csv", text);
     let (report, payloads) = dir.dry_run("blanks.csv", &[], 1);
     assert_eq!(report["summary"]["rows"], 3, "blank rows are not rows");
-    assert_eq!(statuses(&report), vec![(4, "valid".into()), (8, "invalid".into()), (9, "valid".into())]);
+    assert_eq!(
+        statuses(&report),
+        vec![
+            (4, "valid".into()),
+            (8, "invalid".into()),
+            (9, "valid".into())
+        ]
+    );
     assert_eq!(errors(&report), vec![e(8, "C8", "out_of_range")]);
-    assert_eq!(payload_names(&payloads), vec![(4, "First".into()), (9, "Eighth".into())]);
+    assert_eq!(
+        payload_names(&payloads),
+        vec![(4, "First".into()), (9, "Eighth".into())]
+    );
 }
 
 #[test]
@@ -231,18 +373,33 @@ fn an_empty_line_still_counts_as_a_row() {
     let mut bad = ok_row("Fifth");
     bad[1] = "WEKLY";
     // Rows 3 and 4 are empty lines (no delimiters at all), as hand-edited files have them.
-    let text = [line(&HEADER, ','), line(&ok_row("Second"), ','), String::new(), String::new(), line(&bad, ',')]
-        .join("\n")
+    let text = [
+        line(&HEADER, ','),
+        line(&ok_row("Second"), ','),
+        String::new(),
+        String::new(),
+        line(&bad, ','),
+    ]
+    .join("\n")
         + "\n";
     dir.write("gaps.csv", text);
     let (report, _) = dir.dry_run("gaps.csv", &[], 1);
-    assert_eq!(statuses(&report), vec![(2, "valid".into()), (5, "invalid".into())]);
+    assert_eq!(
+        statuses(&report),
+        vec![(2, "valid".into()), (5, "invalid".into())]
+    );
     assert_eq!(errors(&report), vec![e(5, "B5", "invalid_enum")]);
 }
 
 #[test]
 fn header_variants_of_start_date_all_name_one_column() {
-    for header in ["Start Date", "start_date", "startDate", "START-DATE", " start date "] {
+    for header in [
+        "Start Date",
+        "start_date",
+        "startDate",
+        "START-DATE",
+        " start date ",
+    ] {
         let dir = TestDir::new();
         let mut cells = HEADER;
         cells[3] = header;
@@ -250,7 +407,11 @@ fn header_variants_of_start_date_all_name_one_column() {
         dir.write("h.csv", text);
         let (report, payloads) = dir.dry_run("h.csv", &[], 0);
         assert_eq!(report["warnings"], json!([]), "header {header:?}");
-        assert_eq!(payloads, vec![json!({"row": 2, "body": ok_body("Aliased")})], "header {header:?}");
+        assert_eq!(
+            payloads,
+            vec![json!({"row": 2, "body": ok_body("Aliased")})],
+            "header {header:?}"
+        );
     }
 }
 
@@ -287,7 +448,10 @@ fn api_field_names_are_accepted_as_headers() {
         "Asia/Kolkata",
         "75000001",
     ];
-    dir.write("api.csv", line(&header, ',') + "\n" + &line(&row, ',') + "\n");
+    dir.write(
+        "api.csv",
+        line(&header, ',') + "\n" + &line(&row, ',') + "\n",
+    );
     let (report, payloads) = dir.dry_run("api.csv", &[], 0);
     assert_eq!(report["warnings"], json!([]));
     let body = &payloads[0]["body"];
@@ -316,8 +480,12 @@ fn tsv_extension_reads_tabs_even_when_the_header_has_more_commas() {
     dir.write("export.tsv", text);
     let (report, payloads) = dir.dry_run("export.tsv", &[], 0);
     assert_eq!(report["input"]["format"], "tsv");
-    let warnings: Vec<_> =
-        report["warnings"].as_array().unwrap().iter().map(|w| (w["cell"].clone(), w["code"].clone())).collect();
+    let warnings: Vec<_> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (w["cell"].clone(), w["code"].clone()))
+        .collect();
     assert_eq!(warnings, vec![(json!("H1"), json!("unknown_column"))]);
     assert_eq!(payloads, vec![json!({"row": 2, "body": ok_body("Tabbed")})]);
 }
@@ -330,7 +498,15 @@ fn header_cells() -> Vec<X> {
 }
 
 fn ok_cells(name: &str) -> Vec<X> {
-    vec![t(name), t("WEEKLY"), X::N(3.0), d(2026, 7, 4), t("TRANSACTION"), t("SALES"), X::N(500.0)]
+    vec![
+        t(name),
+        t("WEEKLY"),
+        X::N(3.0),
+        d(2026, 7, 4),
+        t("TRANSACTION"),
+        t("SALES"),
+        X::N(500.0),
+    ]
 }
 
 #[test]
@@ -339,7 +515,10 @@ fn xlsx_default_sheet_is_streaks_even_when_it_is_not_first() {
     write_book(
         &dir.join("book.xlsx"),
         &[
-            ("Read me", vec![texts(&["This workbook holds the Q3 streaks."])]),
+            (
+                "Read me",
+                vec![texts(&["This workbook holds the Q3 streaks."])],
+            ),
             ("streaks", vec![header_cells(), ok_cells("From streaks")]),
             ("other", vec![header_cells(), ok_cells("From other")]),
         ],
@@ -347,17 +526,27 @@ fn xlsx_default_sheet_is_streaks_even_when_it_is_not_first() {
     let (report, payloads) = dir.dry_run("book.xlsx", &[], 0);
     assert_eq!(report["input"]["sheet"], "streaks");
     assert_eq!(report["rows"][0]["sheet"], "streaks");
-    assert_eq!(payloads, vec![json!({"row": 2, "body": ok_body("From streaks")})]);
+    assert_eq!(
+        payloads,
+        vec![json!({"row": 2, "body": ok_body("From streaks")})]
+    );
 }
 
 #[test]
 fn xlsm_and_upper_case_extensions_read_like_xlsx() {
     let dir = TestDir::new();
-    write_book(&dir.join("book.xlsx"), &[("streaks", vec![header_cells(), ok_cells("Macro book")])]);
+    write_book(
+        &dir.join("book.xlsx"),
+        &[("streaks", vec![header_cells(), ok_cells("Macro book")])],
+    );
     for name in ["book.xlsm", "BOOK.XLSX"] {
         std::fs::copy(dir.join("book.xlsx"), dir.join(name)).unwrap();
         let (_, payloads) = dir.dry_run(name, &[], 0);
-        assert_eq!(payloads, vec![json!({"row": 2, "body": ok_body("Macro book")})], "{name}");
+        assert_eq!(
+            payloads,
+            vec![json!({"row": 2, "body": ok_body("Macro book")})],
+            "{name}"
+        );
     }
     dir.write("UPPER.CSV", csv(&[&ok_row("Upper")]));
     let (_, payloads) = dir.dry_run("UPPER.CSV", &[], 0);
@@ -370,13 +559,19 @@ fn xlsx_without_a_streaks_sheet_reads_the_first() {
     write_book(
         &dir.join("book.xlsx"),
         &[
-            ("Campaign Q3", vec![header_cells(), ok_cells("From the first")]),
+            (
+                "Campaign Q3",
+                vec![header_cells(), ok_cells("From the first")],
+            ),
             ("Notes", vec![texts(&["name"]), texts(&["not a streak"])]),
         ],
     );
     let (report, payloads) = dir.dry_run("book.xlsx", &[], 0);
     assert_eq!(report["input"]["sheet"], "Campaign Q3");
-    assert_eq!(payloads, vec![json!({"row": 2, "body": ok_body("From the first")})]);
+    assert_eq!(
+        payloads,
+        vec![json!({"row": 2, "body": ok_body("From the first")})]
+    );
 }
 
 #[test]
@@ -386,12 +581,18 @@ fn sheet_option_reads_the_named_sheet() {
         &dir.join("book.xlsx"),
         &[
             ("streaks", vec![header_cells(), ok_cells("From streaks")]),
-            ("Retry Later", vec![header_cells(), vec![], ok_cells("From retry")]),
+            (
+                "Retry Later",
+                vec![header_cells(), vec![], ok_cells("From retry")],
+            ),
         ],
     );
     let (report, payloads) = dir.dry_run("book.xlsx", &["--sheet", "Retry Later"], 0);
     assert_eq!(report["input"]["sheet"], "Retry Later");
-    assert_eq!(payloads, vec![json!({"row": 3, "body": ok_body("From retry")})]);
+    assert_eq!(
+        payloads,
+        vec![json!({"row": 3, "body": ok_body("From retry")})]
+    );
 }
 
 #[test]
@@ -416,9 +617,19 @@ fn xlsx_rows_are_numbered_as_excel_shows_them() {
     );
     let (report, payloads) = dir.dry_run("rows.xlsx", &[], 1);
     assert_eq!(report["summary"]["rows"], 3);
-    assert_eq!(statuses(&report), vec![(3, "valid".into()), (5, "invalid".into()), (7, "valid".into())]);
+    assert_eq!(
+        statuses(&report),
+        vec![
+            (3, "valid".into()),
+            (5, "invalid".into()),
+            (7, "valid".into())
+        ]
+    );
     assert_eq!(errors(&report), vec![e(5, "C5", "out_of_range")]);
-    assert_eq!(payload_names(&payloads), vec![(3, "Third".into()), (7, "Seventh".into())]);
+    assert_eq!(
+        payload_names(&payloads),
+        vec![(3, "Third".into()), (7, "Seventh".into())]
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -541,19 +752,42 @@ pub fn formats_book() -> Vec<(&'static str, Rows)> {
         ],
     ];
     let periods = vec![
-        texts(&["streak_name", "start_date", "end_date", "ref_code", "default_value"]),
-        vec![t("festival week"), d(2026, 11, 1), d(2026, 11, 7), Blank, Blank],
-        vec![t("Festival Week"), d(2026, 10, 20), d(2026, 10, 26), t("Diwali"), N(2.0)],
+        texts(&[
+            "streak_name",
+            "start_date",
+            "end_date",
+            "ref_code",
+            "default_value",
+        ]),
+        vec![
+            t("festival week"),
+            d(2026, 11, 1),
+            d(2026, 11, 7),
+            Blank,
+            Blank,
+        ],
+        vec![
+            t("Festival Week"),
+            d(2026, 10, 20),
+            d(2026, 10, 26),
+            t("Diwali"),
+            N(2.0),
+        ],
     ];
     vec![
-        ("about", vec![texts(&["Streaks for the Q3 and festival campaigns."])]),
+        (
+            "about",
+            vec![texts(&["Streaks for the Q3 and festival campaigns."])],
+        ),
         ("streaks", streaks),
         ("periods", periods),
     ]
 }
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// The dry run of the freshly built formats workbook, checked value by value.
@@ -572,24 +806,43 @@ fn formats_workbook_reads_to_the_expected_bodies() {
     assert_eq!(report["input"]["sheet"], "streaks");
     assert_eq!(
         statuses(&report),
-        vec![(2, "valid".into()), (3, "valid".into()), (5, "valid".into()), (6, "invalid".into())]
+        vec![
+            (2, "valid".into()),
+            (3, "valid".into()),
+            (5, "valid".into()),
+            (6, "invalid".into())
+        ]
     );
     assert_eq!(
         errors(&report),
-        vec![e(6, "D6", "invalid_enum"), e(6, "F6", "invalid_number"), e(6, "G6", "invalid_date")]
+        vec![
+            e(6, "D6", "invalid_enum"),
+            e(6, "F6", "invalid_number"),
+            e(6, "G6", "invalid_date")
+        ]
     );
     assert_eq!(
         payload_names(&payloads),
-        vec![(2, "Weekend Shopper".into()), (3, "Gem Collector".into()), (5, "Festival Week".into())]
+        vec![
+            (2, "Weekend Shopper".into()),
+            (3, "Gem Collector".into()),
+            (5, "Festival Week".into())
+        ]
     );
 
     let weekend = &payloads[0]["body"];
     assert_eq!(weekend["description"], "Shop three weekends in a row");
     assert_eq!(weekend["timeZoneName"], "Asia/Kolkata");
     assert_eq!(weekend["preferredTillId"], 75000001);
-    assert_eq!(weekend["periods"][0]["startDate"], "2026-07-04T00:00:00.000");
+    assert_eq!(
+        weekend["periods"][0]["startDate"],
+        "2026-07-04T00:00:00.000"
+    );
     assert_eq!(weekend["periods"][2]["endDate"], "2026-07-24T23:59:59.999");
-    assert_eq!(weekend["targets"][0]["filters"], json!([{"entityType": "STORE", "entityIds": [101, 102]}]));
+    assert_eq!(
+        weekend["targets"][0]["filters"],
+        json!([{"entityType": "STORE", "entityIds": [101, 102]}])
+    );
     assert_eq!(
         weekend["streaks"],
         json!([{"name": "Weekend Shopper_1", "targetCountOfSequence": 2}, {"name": "Weekend Shopper_2", "targetCountOfSequence": 3}])
@@ -598,7 +851,12 @@ fn formats_workbook_reads_to_the_expected_bodies() {
     let gems = &payloads[1]["body"];
     assert_eq!(gems["active"], false);
     assert_eq!(gems["userCreated"], true);
-    let starts: Vec<_> = gems["periods"].as_array().unwrap().iter().map(|p| p["startDate"].clone()).collect();
+    let starts: Vec<_> = gems["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["startDate"].clone())
+        .collect();
     assert_eq!(
         starts,
         vec![
@@ -628,7 +886,10 @@ fn formats_workbook_reads_to_the_expected_bodies() {
         ])
     );
     assert_eq!(festival["targets"][0]["eventName"], "CheckIn");
-    assert_eq!(festival["targets"][0]["defaultValues"], json!([{"defaultValue": 2}, {"defaultValue": 1}]));
+    assert_eq!(
+        festival["targets"][0]["defaultValues"],
+        json!([{"defaultValue": 2}, {"defaultValue": 1}])
+    );
 }
 
 /// Runs the dry run of a committed fixture and compares it with the xlsx it was made from:
@@ -637,20 +898,29 @@ fn reads_like_the_xlsx(ext: &str) {
     let dir = TestDir::new();
     let (xlsx_report, xlsx_payloads) = formats_xlsx_run(&dir);
     let name = format!("formats.{ext}");
-    std::fs::copy(fixture(&name), dir.join(&name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"));
+    std::fs::copy(fixture(&name), dir.join(&name))
+        .unwrap_or_else(|e| panic!("fixture {name}: {e}"));
     let (report, payloads) = dir.dry_run(&name, &[], 1);
     assert_eq!(report["input"]["format"], ext);
     assert_eq!(report["input"]["sheet"], "streaks");
-    assert_eq!(errors(&report), errors(&xlsx_report), "{name}: problems differ from the xlsx");
+    assert_eq!(
+        errors(&report),
+        errors(&xlsx_report),
+        "{name}: problems differ from the xlsx"
+    );
     assert_eq!(statuses(&report), statuses(&xlsx_report));
-    assert_eq!(payloads, xlsx_payloads, "{name}: payloads differ from the xlsx");
+    assert_eq!(
+        payloads, xlsx_payloads,
+        "{name}: payloads differ from the xlsx"
+    );
 }
 
 #[test]
 fn committed_xlsx_fixture_is_the_one_the_test_builds() {
     let dir = TestDir::new();
     let (_, fresh) = formats_xlsx_run(&dir);
-    std::fs::copy(fixture("formats.xlsx"), dir.join("committed.xlsx")).expect("fixture formats.xlsx");
+    std::fs::copy(fixture("formats.xlsx"), dir.join("committed.xlsx"))
+        .expect("fixture formats.xlsx");
     let (_, committed) = dir.dry_run("committed.xlsx", &[], 1);
     assert_eq!(
         committed, fresh,
@@ -673,11 +943,16 @@ fn sheet_option_works_for_the_older_formats_too() {
     for ext in ["xls", "ods"] {
         let dir = TestDir::new();
         let name = format!("formats.{ext}");
-        std::fs::copy(fixture(&name), dir.join(&name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"));
+        std::fs::copy(fixture(&name), dir.join(&name))
+            .unwrap_or_else(|e| panic!("fixture {name}: {e}"));
         // The `about` sheet has no `name` column: the run must read that sheet, and say so.
         let run = dir.run(&["validate", &name, "--sheet", "about", "--quiet"]);
         run.code(2);
-        assert!(run.stderr.contains("`name` is missing"), "{ext}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("`name` is missing"),
+            "{ext}: {}",
+            run.stderr
+        );
     }
 }
 
@@ -692,7 +967,15 @@ fn a_table_that_starts_in_column_b_keeps_its_cell_letters() {
     bad[1] = t("WEKLY");
     write_book(
         &dir.join("offset.xlsx"),
-        &[("streaks", vec![vec![], shift(header_cells()), shift(ok_cells("Good")), shift(bad)])],
+        &[(
+            "streaks",
+            vec![
+                vec![],
+                shift(header_cells()),
+                shift(ok_cells("Good")),
+                shift(bad),
+            ],
+        )],
     );
     let (report, payloads) = dir.dry_run("offset.xlsx", &[], 1);
     assert_eq!(errors(&report), vec![e(4, "C4", "invalid_enum")]);
@@ -717,14 +1000,38 @@ fn a_large_sheet_keeps_input_order_and_finds_duplicates_across_the_whole_file() 
     let (report, payloads) = dir.dry_run("big.csv", &[], 1);
     assert_eq!(report["summary"]["rows"], 20_000);
     assert_eq!(report["summary"]["invalid"], 2);
-    assert_eq!(errors(&report), vec![e(9_001, "B9001", "invalid_enum"), e(15_001, "A15001", "duplicate_name")]);
-    assert!(error_at(&report, "A15001")["message"].as_str().unwrap().contains("row 5"));
+    assert_eq!(
+        errors(&report),
+        vec![
+            e(9_001, "B9001", "invalid_enum"),
+            e(15_001, "A15001", "duplicate_name")
+        ]
+    );
+    assert!(error_at(&report, "A15001")["message"]
+        .as_str()
+        .unwrap()
+        .contains("row 5"));
     let rows: Vec<u64> = statuses(&report).iter().map(|(r, _)| *r).collect();
-    assert_eq!(rows, (2..20_002).collect::<Vec<u64>>(), "every row, in input order");
-    let payload_rows: Vec<u64> = payloads.iter().map(|p| p["row"].as_u64().unwrap()).collect();
-    let expected: Vec<u64> = (2..20_002).filter(|r| *r != 9_001 && *r != 15_001).collect();
+    assert_eq!(
+        rows,
+        (2..20_002).collect::<Vec<u64>>(),
+        "every row, in input order"
+    );
+    let payload_rows: Vec<u64> = payloads
+        .iter()
+        .map(|p| p["row"].as_u64().unwrap())
+        .collect();
+    let expected: Vec<u64> = (2..20_002)
+        .filter(|r| *r != 9_001 && *r != 15_001)
+        .collect();
     assert_eq!(payload_rows, expected);
     let last = payloads.last().unwrap();
-    assert_eq!((last["row"].clone(), last["body"]["name"].clone()), (json!(20_001), json!("Streak 19999")));
-    assert_eq!(last["body"]["targets"][0]["defaultValues"][0]["defaultValue"], 19_999);
+    assert_eq!(
+        (last["row"].clone(), last["body"]["name"].clone()),
+        (json!(20_001), json!("Streak 19999"))
+    );
+    assert_eq!(
+        last["body"]["targets"][0]["defaultValues"][0]["defaultValue"],
+        19_999
+    );
 }

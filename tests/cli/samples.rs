@@ -11,7 +11,8 @@ use crate::util::*;
 fn copy_samples(dir: &TestDir, names: &[&str]) {
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
     for name in names {
-        std::fs::copy(samples.join(name), dir.join(name)).unwrap_or_else(|e| panic!("samples/{name}: {e}"));
+        std::fs::copy(samples.join(name), dir.join(name))
+            .unwrap_or_else(|e| panic!("samples/{name}: {e}"));
     }
 }
 
@@ -51,8 +52,10 @@ fn with_errors_csv_reports_exactly_the_problems_of_the_samples_readme() {
     expected.sort();
     let mut got = problems(&report);
     got.sort();
-    let got: Vec<(u64, &str, &str, &str)> =
-        got.iter().map(|(r, col, cell, code)| (*r, col.as_str(), cell.as_str(), code.as_str())).collect();
+    let got: Vec<(u64, &str, &str, &str)> = got
+        .iter()
+        .map(|(r, col, cell, code)| (*r, col.as_str(), cell.as_str(), code.as_str()))
+        .collect();
     assert_eq!(got, expected);
 
     // The one sheet-level warning: the `notes` column.
@@ -60,7 +63,13 @@ fn with_errors_csv_reports_exactly_the_problems_of_the_samples_readme() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|w| (w["column"].as_str().unwrap(), w["cell"].as_str().unwrap(), w["code"].as_str().unwrap()))
+        .map(|w| {
+            (
+                w["column"].as_str().unwrap(),
+                w["cell"].as_str().unwrap(),
+                w["code"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(sheet_warnings, [("notes", "AC1", "unknown_column")]);
 
@@ -68,16 +77,34 @@ fn with_errors_csv_reports_exactly_the_problems_of_the_samples_readme() {
     assert_eq!(report["summary"]["rows"], 24);
     assert_eq!(report["summary"]["valid"], 5);
     assert_eq!(report["summary"]["invalid"], 19);
-    let valid: Vec<u64> = statuses(&report).into_iter().filter(|(_, s)| s == "valid").map(|(r, _)| r).collect();
+    let valid: Vec<u64> = statuses(&report)
+        .into_iter()
+        .filter(|(_, s)| s == "valid")
+        .map(|(r, _)| r)
+        .collect();
     assert_eq!(valid, [2, 17, 18, 19, 24]);
 
     // The hints and messages the README promises.
-    let hint = |cell: &str| error_at(&report, cell)["hint"].as_str().unwrap_or_default().to_string();
-    let message = |cell: &str| error_at(&report, cell)["message"].as_str().unwrap_or_default().to_string();
+    let hint = |cell: &str| {
+        error_at(&report, cell)["hint"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let message = |cell: &str| {
+        error_at(&report, cell)["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
     assert!(hint("F5").contains("WEEKLY"), "{}", hint("F5"));
     assert!(hint("R7").contains("1500"), "{}", hint("R7"));
     assert!(hint("J9").contains("2026-10-05"), "{}", hint("J9"));
-    assert!(message("J10").contains("3 August 2026") && message("J10").contains("8 March 2026"), "{}", message("J10"));
+    assert!(
+        message("J10").contains("3 August 2026") && message("J10").contains("8 March 2026"),
+        "{}",
+        message("J10")
+    );
     assert!(hint("K11").contains("Asia/Kolkata"), "{}", hint("K11"));
     assert!(message("A13").contains("row 2"), "{}", message("A13"));
     assert!(message("B4").contains("316"), "{}", message("B4"));
@@ -111,13 +138,19 @@ fn campaign_csv_dry_run_payloads() {
 #[test]
 fn campaign_csv_and_xlsx_give_the_same_bodies() {
     let dir = TestDir::new();
-    copy_samples(&dir, &["campaign.csv", "campaign-periods.csv", "campaign.xlsx"]);
+    copy_samples(
+        &dir,
+        &["campaign.csv", "campaign-periods.csv", "campaign.xlsx"],
+    );
     let from_csv = sample_payloads(&dir, "campaign.csv", &["--periods", "campaign-periods.csv"]);
     let from_xlsx = sample_payloads(&dir, "campaign.xlsx", &[]);
     assert_eq!(from_csv.len(), 24);
     assert_eq!(from_csv, from_xlsx);
     // The raw lines too: byte-identical, as samples/README.md says.
-    assert_eq!(dir.read("campaign_csv.payloads.jsonl"), dir.read("campaign_xlsx.payloads.jsonl"));
+    assert_eq!(
+        dir.read("campaign_csv.payloads.jsonl"),
+        dir.read("campaign_xlsx.payloads.jsonl")
+    );
 }
 
 #[test]

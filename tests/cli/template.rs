@@ -65,9 +65,9 @@ pub fn inner(element: &str, tag: &str) -> Option<String> {
 
 /// The validation whose range starts at `first` (e.g. `F2`): sqref `F2:F10000` or the like.
 pub fn validation_at<'a>(validations: &'a [String], first: &str) -> Option<&'a String> {
-    validations
-        .iter()
-        .find(|v| attr(v, "sqref").is_some_and(|s| s.split(' ').any(|r| r.split(':').next() == Some(first))))
+    validations.iter().find(|v| {
+        attr(v, "sqref").is_some_and(|s| s.split(' ').any(|r| r.split(':').next() == Some(first)))
+    })
 }
 
 /// The values a dropdown must offer for a kind, as the column table says.
@@ -90,7 +90,9 @@ fn template_xlsx_has_the_column_tables_headers_and_sheets() {
     assert_eq!(sheet_names(&path), ["streaks", "periods", "instructions"]);
 
     let streaks = read_sheet(&path, "streaks");
-    let header: Vec<String> = (0..COLUMNS.len() as u32).map(|c| text_at(&streaks, 0, c)).collect();
+    let header: Vec<String> = (0..COLUMNS.len() as u32)
+        .map(|c| text_at(&streaks, 0, c))
+        .collect();
     assert_eq!(header, keys());
     assert_eq!(streaks.height(), 2, "header and one example row");
     assert_eq!(streaks.width(), COLUMNS.len());
@@ -99,13 +101,18 @@ fn template_xlsx_has_the_column_tables_headers_and_sheets() {
     let header: Vec<String> = (0..PERIOD_COLUMNS.len() as u32)
         .map(|c| text_at(&periods, 0, c))
         .collect();
-    assert_eq!(header, PERIOD_COLUMNS.iter().map(|c| c.key).collect::<Vec<_>>());
+    assert_eq!(
+        header,
+        PERIOD_COLUMNS.iter().map(|c| c.key).collect::<Vec<_>>()
+    );
     assert_eq!(periods.height(), 1, "a header and no rows");
 
     // The header row is frozen.
     let xml = zip_part(&path, "xl/worksheets/sheet1.xml");
     assert!(
-        xml.contains(r#"<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>"#),
+        xml.contains(
+            r#"<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>"#
+        ),
         "{xml}"
     );
 }
@@ -147,12 +154,20 @@ fn streaks_sheet_has_a_dropdown_for_every_enum_and_boolean_column() {
     dir.run(&["template", "-o", "t.xlsx"]).code(0);
     let xml = zip_part(&dir.join("t.xlsx"), "xl/worksheets/sheet1.xml");
     let validations = data_validations(&xml);
-    assert_eq!(validations.len(), COLUMNS.len(), "one validation per column");
+    assert_eq!(
+        validations.len(),
+        COLUMNS.len(),
+        "one validation per column"
+    );
     let mut dropdowns = 0;
     for (i, c) in COLUMNS.iter().enumerate() {
         let letters = column_letters(i);
-        let v = validation_at(&validations, &format!("{letters}2"))
-            .unwrap_or_else(|| panic!("{}: no validation from {letters}2 in {validations:#?}", c.key));
+        let v = validation_at(&validations, &format!("{letters}2")).unwrap_or_else(|| {
+            panic!(
+                "{}: no validation from {letters}2 in {validations:#?}",
+                c.key
+            )
+        });
         assert_eq!(
             attr(v, "sqref").unwrap(),
             format!("{letters}2:{letters}10000"),
@@ -179,11 +194,19 @@ fn streaks_sheet_has_a_dropdown_for_every_enum_and_boolean_column() {
                     assert_eq!(inner(v, "formula1").unwrap(), min.to_string());
                     assert_eq!(inner(v, "formula2").unwrap(), max.to_string());
                 }
-                _ => assert_eq!(attr(v, "type"), None, "{}: only an input message: {v}", c.key),
+                _ => assert_eq!(
+                    attr(v, "type"),
+                    None,
+                    "{}: only an input message: {v}",
+                    c.key
+                ),
             },
         }
     }
-    let expected = COLUMNS.iter().filter(|c| expected_list(c.kind).is_some()).count();
+    let expected = COLUMNS
+        .iter()
+        .filter(|c| expected_list(c.kind).is_some())
+        .count();
     assert_eq!(dropdowns, expected);
     assert!(dropdowns >= 9, "the table has 7 enum and 2 boolean columns");
 
@@ -191,9 +214,13 @@ fn streaks_sheet_has_a_dropdown_for_every_enum_and_boolean_column() {
     let xml = zip_part(&dir.join("t.xlsx"), "xl/worksheets/sheet2.xml");
     let validations = data_validations(&xml);
     for (i, c) in PERIOD_COLUMNS.iter().enumerate() {
-        let v = validation_at(&validations, &format!("{}2", column_letters(i))).expect("a validation");
+        let v =
+            validation_at(&validations, &format!("{}2", column_letters(i))).expect("a validation");
         if let Some(values) = expected_list(c.kind) {
-            assert_eq!(inner(v, "formula1").unwrap(), format!("\"{}\"", values.join(",")));
+            assert_eq!(
+                inner(v, "formula1").unwrap(),
+                format!("\"{}\"", values.join(","))
+            );
         }
     }
 }
@@ -204,8 +231,15 @@ fn long_rules_are_cut_to_excels_input_message_limit() {
     dir.run(&["template", "-o", "t.xlsx"]).code(0);
     let xml = zip_part(&dir.join("t.xlsx"), "xl/worksheets/sheet1.xml");
     let validations = data_validations(&xml);
-    let longest = COLUMNS.iter().max_by_key(|c| c.rule.chars().count()).unwrap();
-    let v = validation_at(&validations, &format!("{}2", column_letters(col(longest.key)))).unwrap();
+    let longest = COLUMNS
+        .iter()
+        .max_by_key(|c| c.rule.chars().count())
+        .unwrap();
+    let v = validation_at(
+        &validations,
+        &format!("{}2", column_letters(col(longest.key))),
+    )
+    .unwrap();
     let prompt = attr(v, "prompt")
         .unwrap()
         .replace("&gt;", ">")
@@ -225,10 +259,15 @@ fn instructions_sheet_has_a_line_per_column() {
     let dir = TestDir::new();
     dir.run(&["template", "-o", "t.xlsx"]).code(0);
     let sheet = read_sheet(&dir.join("t.xlsx"), "instructions");
-    let column_a: Vec<String> = (0..sheet.height() as u32).map(|r| text_at(&sheet, r, 0)).collect();
+    let column_a: Vec<String> = (0..sheet.height() as u32)
+        .map(|r| text_at(&sheet, r, 0))
+        .collect();
     let all = column_a.join("\n");
     assert!(all.contains("one row per streak"), "{all}");
-    assert!(all.contains("CUSTOM") && all.contains("`periods` sheet"), "{all}");
+    assert!(
+        all.contains("CUSTOM") && all.contains("`periods` sheet"),
+        "{all}"
+    );
     assert!(all.contains("streak-import validate FILE"), "{all}");
 
     let tables: Vec<usize> = column_a
@@ -242,7 +281,9 @@ fn instructions_sheet_has_a_line_per_column() {
         2,
         "a table for the streaks sheet and one for the periods sheet:\n{all}"
     );
-    let head: Vec<String> = (0..6).map(|c| text_at(&sheet, tables[0] as u32, c)).collect();
+    let head: Vec<String> = (0..6)
+        .map(|c| text_at(&sheet, tables[0] as u32, c))
+        .collect();
     assert_eq!(
         head,
         [
@@ -264,7 +305,14 @@ fn instructions_sheet_has_a_line_per_column() {
         };
         assert_eq!(
             line,
-            [c.key, required, c.api_field, c.rule, c.example, &c.aliases.join(", ")],
+            [
+                c.key,
+                required,
+                c.api_field,
+                c.rule,
+                c.example,
+                &c.aliases.join(", ")
+            ],
             "instructions row {}",
             r + 1
         );
@@ -274,7 +322,10 @@ fn instructions_sheet_has_a_line_per_column() {
     for (i, c) in PERIOD_COLUMNS.iter().enumerate() {
         assert_eq!(text_at(&sheet, (tables[1] + 1 + i) as u32, 0), c.key);
     }
-    assert_eq!(text_at(&sheet, (tables[1] + 1 + PERIOD_COLUMNS.len()) as u32, 0), "");
+    assert_eq!(
+        text_at(&sheet, (tables[1] + 1 + PERIOD_COLUMNS.len()) as u32, 0),
+        ""
+    );
 }
 
 #[test]
@@ -293,7 +344,10 @@ fn the_plain_template_validates_with_one_valid_row() {
     let example = |key: &str| COLUMNS[col(key)].example;
     assert_eq!(body["name"], example("name"));
     assert_eq!(body["frequencyType"], example("frequency_type"));
-    assert_eq!(body["totalPeriods"], example("total_periods").parse::<u64>().unwrap());
+    assert_eq!(
+        body["totalPeriods"],
+        example("total_periods").parse::<u64>().unwrap()
+    );
     assert_eq!(body["targets"][0]["targetEntity"], example("target_entity"));
     assert_eq!(body["targets"][0]["targetType"], example("target_type"));
     assert_eq!(
@@ -342,7 +396,10 @@ fn rows_filled_into_the_template_validate_and_the_bad_one_is_pinned_to_its_cell(
             ("streak_levels", text("3")),
         ]),
         // Row 4: the one bad row — a frequency type the API does not know.
-        example_with(&[("name", text("Streak three")), ("frequency_type", text("FORTNIGHTLY"))]),
+        example_with(&[
+            ("name", text("Streak three")),
+            ("frequency_type", text("FORTNIGHTLY")),
+        ]),
         example_with(&[
             ("name", text("Streak four")),
             ("target_entity", text("ALTERNATE_CURRENCIES")),
@@ -375,7 +432,10 @@ fn rows_filled_into_the_template_validate_and_the_bad_one_is_pinned_to_its_cell(
     template::write_xlsx(&dir.join("filled.xlsx"), &rows, &periods).expect("write the template");
 
     let report = dir.validate_json("filled.xlsx", &[], 1);
-    assert_eq!(errors(&report), [e(4, &cell("frequency_type", 4), "invalid_enum")]);
+    assert_eq!(
+        errors(&report),
+        [e(4, &cell("frequency_type", 4), "invalid_enum")]
+    );
     assert_eq!(report["summary"]["rows"], 5);
     assert_eq!(report["summary"]["valid"], 4);
     assert_eq!(report["summary"]["invalid"], 1);
@@ -392,9 +452,14 @@ fn rows_filled_into_the_template_validate_and_the_bad_one_is_pinned_to_its_cell(
         ]
         .map(|(r, n)| (r, n.to_string()))
     );
-    let body = |name: &str| -> &Json { &payloads.iter().find(|p| p["body"]["name"] == name).unwrap()["body"] };
+    let body = |name: &str| -> &Json {
+        &payloads.iter().find(|p| p["body"]["name"] == name).unwrap()["body"]
+    };
     assert_eq!(body("Streak two")["frequencyType"], "MONTHLY");
-    assert_eq!(body("Streak four")["targets"][0]["extendedFieldInfo"]["programId"], 973);
+    assert_eq!(
+        body("Streak four")["targets"][0]["extendedFieldInfo"]["programId"],
+        973
+    );
     let custom = body("Streak five");
     assert_eq!(custom["totalPeriods"], 2);
     assert_eq!(custom["periods"][0]["startDate"], "2026-07-10T00:00:00.000");

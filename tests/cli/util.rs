@@ -35,13 +35,22 @@ impl Run {
     /// Panics, with the whole run in the message, unless the exit code is `expected`.
     #[track_caller]
     pub fn code(&self, expected: i32) -> &Self {
-        assert_eq!(self.code, Some(expected), "exit code of `{}`\n{}", self.command, self.describe());
+        assert_eq!(
+            self.code,
+            Some(expected),
+            "exit code of `{}`\n{}",
+            self.command,
+            self.describe()
+        );
         self
     }
 
     /// The error lines of stderr (`error: …`), the form every input error takes.
     pub fn error_lines(&self) -> Vec<&str> {
-        self.stderr.lines().filter(|l| l.starts_with("error:")).collect()
+        self.stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .collect()
     }
 
     pub fn describe(&self) -> String {
@@ -54,7 +63,10 @@ impl Run {
 
 impl TestDir {
     pub fn new() -> Self {
-        TestDir { tmp: tempfile::tempdir().expect("temp dir"), runs: RefCell::new(Vec::new()) }
+        TestDir {
+            tmp: tempfile::tempdir().expect("temp dir"),
+            runs: RefCell::new(Vec::new()),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -77,7 +89,8 @@ impl TestDir {
 
     pub fn read(&self, name: &str) -> String {
         let path = self.join(name);
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}\n{}", path.display(), self.listing()))
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e}\n{}", path.display(), self.listing()))
     }
 
     /// Runs `streak-import ARGS` in this folder with `STREAK_IMPORT_NOW` fixed.
@@ -120,7 +133,11 @@ impl TestDir {
     /// `import FILE --dry-run --report NAME.json` → (the JSON report, the payload lines).
     #[track_caller]
     pub fn dry_run(&self, file: &str, extra: &[&str], code: i32) -> (Value, Vec<Value>) {
-        let stem = Path::new(file).file_name().and_then(|n| n.to_str()).unwrap_or(file).replace('.', "_");
+        let stem = Path::new(file)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(file)
+            .replace('.', "_");
         let report = format!("{stem}.json");
         let mut args = vec!["import", file, "--dry-run", "--report", &report, "--quiet"];
         args.extend_from_slice(extra);
@@ -137,7 +154,9 @@ impl TestDir {
     pub fn payload_lines(&self, name: &str) -> Vec<Value> {
         self.read(name)
             .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{name}: bad JSON line {l}: {e}")))
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{name}: bad JSON line {l}: {e}"))
+            })
             .collect()
     }
 
@@ -167,7 +186,11 @@ impl TestDir {
 impl Drop for TestDir {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            let mut report = format!("=== test folder {}:\n{}", self.path().display(), self.listing());
+            let mut report = format!(
+                "=== test folder {}:\n{}",
+                self.path().display(),
+                self.listing()
+            );
             for run in self.runs.borrow().iter() {
                 report.push_str(run);
             }
@@ -178,7 +201,13 @@ impl Drop for TestDir {
 
 fn shell_words(args: &[&str]) -> String {
     args.iter()
-        .map(|a| if a.is_empty() || a.contains([' ', '"', '\'', '%']) { format!("'{a}'") } else { a.to_string() })
+        .map(|a| {
+            if a.is_empty() || a.contains([' ', '"', '\'', '%']) {
+                format!("'{a}'")
+            } else {
+                a.to_string()
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -242,7 +271,12 @@ pub fn statuses(report: &Value) -> Vec<(u64, String)> {
         .as_array()
         .expect("rows")
         .iter()
-        .map(|r| (r["row"].as_u64().expect("row"), r["status"].as_str().expect("status").to_string()))
+        .map(|r| {
+            (
+                r["row"].as_u64().expect("row"),
+                r["status"].as_str().expect("status").to_string(),
+            )
+        })
         .collect()
 }
 
@@ -250,27 +284,37 @@ pub fn statuses(report: &Value) -> Vec<(u64, String)> {
 pub fn payload_names(payloads: &[Value]) -> Vec<(u64, String)> {
     payloads
         .iter()
-        .map(|p| (p["row"].as_u64().expect("row"), p["body"]["name"].as_str().expect("name").to_string()))
+        .map(|p| {
+            (
+                p["row"].as_u64().expect("row"),
+                p["body"]["name"].as_str().expect("name").to_string(),
+            )
+        })
         .collect()
 }
 
 /// The header of the small sheets most tests use: everything a TRANSACTION streak needs.
-pub const HEADER: [&str; 7] =
-    ["name", "frequency_type", "total_periods", "start_date", "target_entity", "target_type", "default_value"];
+pub const HEADER: [&str; 7] = [
+    "name",
+    "frequency_type",
+    "total_periods",
+    "start_date",
+    "target_entity",
+    "target_type",
+    "default_value",
+];
 
 /// Joins cells with `sep`, quoting a cell that needs it (RFC 4180).
 pub fn line(cells: &[&str], sep: char) -> String {
     cells
         .iter()
-        .map(
-            |c| {
-                if c.contains([sep, '"', '\n', '\r']) {
-                    format!("\"{}\"", c.replace('"', "\"\""))
-                } else {
-                    c.to_string()
-                }
-            },
-        )
+        .map(|c| {
+            if c.contains([sep, '"', '\n', '\r']) {
+                format!("\"{}\"", c.replace('"', "\"\""))
+            } else {
+                c.to_string()
+            }
+        })
         .collect::<Vec<_>>()
         .join(&sep.to_string())
 }
@@ -287,7 +331,15 @@ pub fn csv(rows: &[&[&str]]) -> String {
 
 /// A valid row of `HEADER`: a weekly TRANSACTION/SALES streak of 3 periods from 2026-07-04.
 pub fn ok_row(name: &str) -> [&str; 7] {
-    [name, "WEEKLY", "3", "2026-07-04", "TRANSACTION", "SALES", "500"]
+    [
+        name,
+        "WEEKLY",
+        "3",
+        "2026-07-04",
+        "TRANSACTION",
+        "SALES",
+        "500",
+    ]
 }
 
 /// The body `ok_row(name)` must produce (SPEC §3–4), for exact comparisons.
