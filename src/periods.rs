@@ -10,7 +10,7 @@ use crate::columns::{pdef, Kind, PCol, MAX_PERIODS, PERIOD_COLUMNS};
 use crate::error::InputError;
 use crate::header::{map_columns, ColumnMap};
 use crate::outcome::RowOutcome;
-use crate::payload::{Period, WIRE_DATE_FORMAT};
+use crate::payload::Period;
 use crate::problem::{cell_ref, Code, Problem};
 use crate::sheet::{RawRow, SheetInfo, Value};
 use crate::values::{self, DateRules, Issue};
@@ -45,39 +45,57 @@ pub fn generate(
     start: NaiveDate,
     total: u32,
 ) -> Vec<PeriodSpec> {
-    let start_of = |k: u32| -> Option<NaiveDate> {
-        let n = k.checked_mul(frequency)?;
-        match frequency_type {
-            "DAILY" => start.checked_add_signed(Duration::days(n as i64)),
-            "WEEKLY" => start.checked_add_signed(Duration::days(7 * n as i64)),
-            "MONTHLY" => start.checked_add_months(Months::new(n)),
-            "QUARTERLY" => start.checked_add_months(Months::new(n.checked_mul(3)?)),
-            "HALF_YEARLY" => start.checked_add_months(Months::new(n.checked_mul(6)?)),
-            "YEARLY" => start.checked_add_months(Months::new(n.checked_mul(12)?)),
-            _ => None,
-        }
-    };
-    (0..total)
-        .map_while(|k| {
-            let s = start_of(k)?;
-            let e = start_of(k + 1)?.pred_opt()?;
-            Some(PeriodSpec {
-                start: s,
-                end: e,
-                ref_code: None,
-                default_value: None,
-                description: String::new(),
-                active: true,
-                source: None,
-            })
-        })
-        .collect()
+    let mut specs = Vec::with_capacity(total as usize);
+    for k in 0..total {
+        let (Some(s), Some(e)) = (
+            start_of(frequency_type, frequency, start, k),
+            start_of(frequency_type, frequency, start, k + 1).and_then(|d| d.pred_opt()),
+        ) else {
+            break;
+        };
+        specs.push(PeriodSpec {
+            start: s,
+            end: e,
+            ref_code: None,
+            default_value: None,
+            description: String::new(),
+            active: true,
+            source: None,
+        });
+    }
+    specs
+}
+
+/// The start of period `k` (0-based), counted from `start` (no drift); `None` past the calendar.
+fn start_of(frequency_type: &str, frequency: u32, start: NaiveDate, k: u32) -> Option<NaiveDate> {
+    let n = k.checked_mul(frequency)?;
+    match frequency_type {
+        "DAILY" => start.checked_add_signed(Duration::days(n as i64)),
+        "WEEKLY" => start.checked_add_signed(Duration::days(7 * n as i64)),
+        "MONTHLY" => start.checked_add_months(Months::new(n)),
+        "QUARTERLY" => start.checked_add_months(Months::new(n.checked_mul(3)?)),
+        "HALF_YEARLY" => start.checked_add_months(Months::new(n.checked_mul(6)?)),
+        "YEARLY" => start.checked_add_months(Months::new(n.checked_mul(12)?)),
+        _ => None,
+    }
+}
+
+/// Whether `total` generated periods fit in the calendar, without generating them.
+pub fn generated_fit(frequency_type: &str, frequency: u32, start: NaiveDate, total: u32) -> bool {
+    start_of(frequency_type, frequency, start, total).is_some_and(|d| d.pred_opt().is_some())
+}
+
+/// `2026-07-01T00:00:00.000`, written by hand: chrono's formatter re-parses its format string on
+/// every call, and a dry run formats two dates per period.
+fn wire_date(d: NaiveDate, end_of_day: bool) -> String {
+    use chrono::Datelike;
+    let time = if end_of_day { "23:59:59.999" } else { "00:00:00.000" };
+    format!("{:04}-{:02}-{:02}T{time}", d.year(), d.month(), d.day())
 }
 
 /// Wire form: 00:00:00.000 to 23:59:59.999, `Cycle_k` unless the sheet named it, and
 /// `NOT_STARTED` for periods that start after now.
 pub fn to_wire(specs: &[PeriodSpec], now: NaiveDateTime) -> Vec<Period> {
-    let end_of_day = NaiveTime::from_hms_milli_opt(23, 59, 59, 999).unwrap_or(NaiveTime::MIN);
     specs
         .iter()
         .enumerate()
@@ -88,12 +106,8 @@ pub fn to_wire(specs: &[PeriodSpec], now: NaiveDateTime) -> Vec<Period> {
                     .ref_code
                     .clone()
                     .unwrap_or_else(|| format!("Cycle_{}", k + 1)),
-                start_date: start.format(WIRE_DATE_FORMAT).to_string(),
-                end_date: p
-                    .end
-                    .and_time(end_of_day)
-                    .format(WIRE_DATE_FORMAT)
-                    .to_string(),
+                start_date: wire_date(p.start, false),
+                end_date: wire_date(p.end, true),
                 period_status: if start > now {
                     "NOT_STARTED"
                 } else {

@@ -37,6 +37,8 @@ pub struct ReadOptions {
     pub mapping: Option<Mapping>,
     /// Keep each row's cells (for the annotated workbook report).
     pub keep_cells: bool,
+    /// Build request bodies (dry run, import); `validate` only checks.
+    pub build_payload: bool,
 }
 
 /// What the run learnt about its input, beside the rows.
@@ -129,6 +131,7 @@ pub fn validate_file(
                     now,
                     periods: periods_sheet.take().unwrap_or_default(),
                     keep_cells: options.keep_cells,
+                    build_payload: options.build_payload,
                     mapping: options.mapping.clone(),
                 });
             }

@@ -33,6 +33,8 @@ pub struct Context {
     pub periods: PeriodsSheet,
     /// Keep each row's cells for the annotated workbook report.
     pub keep_cells: bool,
+    /// Build the request body of valid rows (dry run, import); `validate` needs only the checks.
+    pub build_payload: bool,
     /// `--map`: value maps, constants and per-column date formats (renames are in `map`).
     pub mapping: Option<Mapping>,
 }
@@ -79,27 +81,27 @@ impl<T> Got<T> {
 impl<'a> RowReader<'a> {
     /// The cell of `col` as the template would have it: the map's value map applied, and its
     /// constant where the cell is blank or the sheet lacks the column (no cell then).
-    fn cell(&self, col: Col) -> Option<(Cell<'a>, String)> {
-        let pos = self.ctx.map.position(col as usize);
-        let at = pos.map(|p| cell_ref(p, self.raw.row)).unwrap_or_default();
-        let cell = pos.map(|p| self.raw.get(p));
+    fn cell(&self, col: Col) -> Option<Cell<'a>> {
+        let cell = self.ctx.map.position(col as usize).map(|p| self.raw.get(p));
         let Some(m) = self.ctx.mapping.as_ref() else {
-            return cell.map(|c| (c, at));
+            return cell;
         };
         match (cell.map(|c| m.apply(col, c)), m.constant(col)) {
-            (Some(c), _) if !c.is_blank() => Some((c, at)),
-            (_, Some(constant)) => Some((Cell::Text(Cow::Borrowed(constant)), at)),
-            (c, None) => c.map(|c| (c, at)),
+            (Some(c), _) if !c.is_blank() => Some(c),
+            (_, Some(constant)) => Some(Cell::Text(Cow::Borrowed(constant))),
+            (c, None) => c,
         }
     }
 
     /// Records a problem of `col`; its value is what the file has (before any value map), or
-    /// the map's constant where the file has nothing.
-    fn problem(&mut self, col: Col, at: String, issue: Issue) {
+    /// the map's constant where the file has nothing. The cell reference is only made here:
+    /// most cells have no problem.
+    fn problem(&mut self, col: Col, issue: Issue) {
+        let at = self.ctx.map.position(col as usize).map(|p| cell_ref(p, self.raw.row)).unwrap_or_default();
         let written = self.ctx.map.position(col as usize).map(|p| self.raw.get(p));
         let value = match written {
             Some(c) if !c.is_blank() => c.display(),
-            _ => self.cell(col).map(|(c, _)| c.display()).unwrap_or_default(),
+            _ => self.cell(col).map(|c| c.display()).unwrap_or_default(),
         };
         self.out.push(Problem {
             column: def(col).key.to_string(),
@@ -113,13 +115,12 @@ impl<'a> RowReader<'a> {
 
     /// A problem about `col` that is not about its value (missing, or in conflict with another).
     fn flag(&mut self, col: Col, issue: Issue) {
-        let at = self.cell(col).map(|(_, at)| at).unwrap_or_default();
-        self.problem(col, at, issue);
+        self.problem(col, issue);
     }
 
     /// Reads `col` with `parse`, recording the problem if it fails.
     fn get<T>(&mut self, col: Col, parse: impl FnOnce(&Cell) -> Result<T, Issue>) -> Got<T> {
-        let Some((cell, at)) = self.cell(col) else {
+        let Some(cell) = self.cell(col) else {
             return Got::NoColumn;
         };
         if cell.is_blank() {
@@ -128,7 +129,7 @@ impl<'a> RowReader<'a> {
         match parse(&cell) {
             Ok(v) => Got::Ok(v),
             Err(issue) => {
-                self.problem(col, at, issue);
+                self.problem(col, issue);
                 Got::Bad
             }
         }
@@ -175,7 +176,7 @@ impl<'a> RowReader<'a> {
             Kind::Text { max } => max,
             _ => usize::MAX,
         };
-        let Some((cell, at)) = self.cell(col) else {
+        let Some(cell) = self.cell(col) else {
             return Got::NoColumn;
         };
         if cell.is_blank() {
@@ -183,14 +184,13 @@ impl<'a> RowReader<'a> {
         }
         match values::text(&cell) {
             Err(issue) => {
-                self.problem(col, at, issue);
+                self.problem(col, issue);
                 Got::Bad
             }
             Ok((text, trimmed)) => {
                 if trimmed {
                     self.problem(
                         col,
-                        at.clone(),
                         Issue::new(Code::Trimmed, "spaces at the start or end were removed"),
                     );
                 }
@@ -198,7 +198,6 @@ impl<'a> RowReader<'a> {
                 if chars > max {
                     self.problem(
                         col,
-                        at,
                         Issue::new(
                             Code::TooLong,
                             format!("{chars} characters: at most {max} are allowed"),
@@ -259,7 +258,7 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
     if let Some(n) = &name {
         r.out.name = n.clone();
         r.out.name_key = n.to_lowercase();
-    } else if let Some((c, _)) = r.cell(Col::Name) {
+    } else if let Some(c) = r.cell(Col::Name) {
         r.out.name = c.display().trim().to_string();
         r.out.name_key = r.out.name.to_lowercase();
     }
@@ -358,7 +357,7 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
     let currency = r.text(Col::AlternateCurrencyId);
     let program = r.int(Col::ProgramId);
     let (currency, program) = if entity == Some("ALTERNATE_CURRENCIES") {
-        let defaulted = r.cell(Col::TargetEntity).is_none_or(|(c, _)| c.is_blank());
+        let defaulted = r.cell(Col::TargetEntity).is_none_or(|c| c.is_blank());
         let why = if defaulted {
             " for target_entity ALTERNATE_CURRENCIES (the default when target_entity is blank)"
         } else {
@@ -418,14 +417,16 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
     });
     let levels = levels.ok().unwrap_or_default();
 
-    // Periods: explicit ones win; otherwise generated.
-    let specs: Option<Vec<PeriodSpec>> = if explicit || custom {
-        explicit_periods(&mut r, custom, total)
+    // Periods: explicit ones win; otherwise generated — but only when a body is wanted: the
+    // checks need just their count and first start.
+    let plan: Option<PeriodPlan> = if explicit || custom {
+        explicit_periods(&mut r, custom, total).map(PeriodPlan::Explicit)
     } else {
         match (frequency_type, frequency, start, total) {
             (Some(ft), Some(f), Some(s), Some(n)) => {
-                let specs = periods::generate(ft, f as u32, s, n as u32);
-                if specs.len() < n as usize {
+                if periods::generated_fit(ft, f as u32, s, n as u32) {
+                    Some(PeriodPlan::Generated { ft, f: f as u32, start: s, n: n as u32 })
+                } else {
                     r.flag(
                         Col::StartDate,
                         Issue::new(
@@ -434,17 +435,14 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
                         ),
                     );
                     None
-                } else {
-                    Some(specs)
                 }
             }
             _ => None,
         }
     };
 
-    let mut per_period: Option<Vec<f64>> = None;
-    if let Some(specs) = &specs {
-        let count = specs.len();
+    if let Some(plan) = &plan {
+        let count = plan.count();
         if let Some(last) = levels.last() {
             if *last as usize > count {
                 r.flag(
@@ -457,54 +455,26 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
                 );
             }
         }
-        if let Some(values) = &default_values {
-            per_period = match values.len() {
-                1 => Some(
-                    specs
-                        .iter()
-                        .map(|p| p.default_value.unwrap_or(values[0]))
-                        .collect(),
-                ),
-                n if n == count => Some(
-                    specs
-                        .iter()
-                        .zip(values)
-                        .map(|(p, v)| p.default_value.unwrap_or(*v))
-                        .collect(),
-                ),
-                n => {
-                    r.flag(
-                        Col::DefaultValue,
-                        Issue::new(
-                            Code::IncompatibleFields,
-                            format!("{n} default values for {count} periods"),
-                        )
-                        .hint(format!(
-                            "give one value for every period, or exactly {count} separated by ;"
-                        )),
-                    );
-                    None
-                }
-            };
+        if let Some(n) = default_values.as_ref().map(Vec::len).filter(|&n| n != 1 && n != count) {
+            r.flag(
+                Col::DefaultValue,
+                Issue::new(
+                    Code::IncompatibleFields,
+                    format!("{n} default values for {count} periods"),
+                )
+                .hint(format!(
+                    "give one value for every period, or exactly {count} separated by ;"
+                )),
+            );
         }
-        if let (Some(first), Some(_)) = (specs.first(), &frequency_type) {
-            let today = ctx.now.in_zone(zone).date();
-            if today
-                .checked_sub_months(BACKDATE_LIMIT)
-                .is_some_and(|limit| first.start < limit)
-            {
+        let today = ctx.now.in_zone(zone).date();
+        if let Some(first) = plan.first_start() {
+            if today.checked_sub_months(BACKDATE_LIMIT).is_some_and(|limit| first < limit) {
                 r.flag(
-                    if explicit || custom {
-                        Col::Name
-                    } else {
-                        Col::StartDate
-                    },
+                    if explicit || custom { Col::Name } else { Col::StartDate },
                     Issue::new(
                         Code::Backdated,
-                        format!(
-                            "the streak starts on {}, more than 6 months ago",
-                            first.start
-                        ),
+                        format!("the streak starts on {first}, more than 6 months ago"),
                     )
                     .hint(
                         "the vendor's UI refuses this; past activity must be reprocessed to count",
@@ -518,15 +488,22 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
     let by_position = |p: &Problem| crate::problem::column_index(&p.cell).unwrap_or(usize::MAX);
     r.out.errors.sort_by_key(by_position);
     r.out.warnings.sort_by_key(by_position);
-    if !r.out.errors.is_empty() {
+    if !r.out.errors.is_empty() || !ctx.build_payload {
         return r.out;
     }
     // Every input the body needs is present when no error was recorded.
-    let (Some(name), Some(specs), Some(values), Some(frequency_type), Some(target_type)) =
-        (name, specs, per_period, frequency_type, target_type)
+    let (Some(name), Some(plan), Some(values), Some(frequency_type), Some(target_type)) =
+        (name, plan, default_values, frequency_type, target_type)
     else {
         return r.out;
     };
+    let specs = plan.specs();
+    // One value for every period, or one each; a period's own value (periods sheet) wins.
+    let values: Vec<f64> = specs
+        .iter()
+        .enumerate()
+        .map(|(k, p)| p.default_value.unwrap_or(values[if values.len() == 1 { 0 } else { k }]))
+        .collect();
     let count = specs.len() as u32;
     let extended = match (entity, &attribute) {
         (Some("ALTERNATE_CURRENCIES"), _) => Some(ExtendedFieldInfo {
@@ -584,6 +561,35 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
     };
     r.out.payload = Some(body);
     r.out
+}
+
+/// A row's periods, before they are needed in full.
+enum PeriodPlan {
+    Explicit(Vec<PeriodSpec>),
+    Generated { ft: &'static str, f: u32, start: chrono::NaiveDate, n: u32 },
+}
+
+impl PeriodPlan {
+    fn count(&self) -> usize {
+        match self {
+            PeriodPlan::Explicit(specs) => specs.len(),
+            PeriodPlan::Generated { n, .. } => *n as usize,
+        }
+    }
+
+    fn first_start(&self) -> Option<chrono::NaiveDate> {
+        match self {
+            PeriodPlan::Explicit(specs) => specs.first().map(|p| p.start),
+            PeriodPlan::Generated { start, .. } => Some(*start),
+        }
+    }
+
+    fn specs(self) -> Vec<PeriodSpec> {
+        match self {
+            PeriodPlan::Explicit(specs) => specs,
+            PeriodPlan::Generated { ft, f, start, n } => periods::generate(ft, f, start, n),
+        }
+    }
 }
 
 /// The streak's periods from the periods sheet, checked as a set.

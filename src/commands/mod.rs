@@ -75,6 +75,7 @@ impl Prepared {
                 time_zone,
                 mapping,
                 keep_cells,
+                build_payload: mode != Mode::Validate,
             },
             report_paths,
             meta: RunMeta {

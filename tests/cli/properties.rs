@@ -219,6 +219,7 @@ fn context() -> Context {
         now: Now::parse(NOW).expect("NOW"),
         periods: PeriodsSheet::default(),
         keep_cells: false,
+        build_payload: true,
         mapping: None,
     }
 }
