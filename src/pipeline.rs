@@ -89,7 +89,7 @@ pub fn validate_file(
         period_rows: Vec::new(),
     };
     let mut periods_sheet = Some(periods_sheet);
-    let mut ctx: Option<Context> = None;
+    let ctx_slot: std::sync::OnceLock<Context> = std::sync::OnceLock::new();
     let mut first_row_of: HashMap<String, u32> = HashMap::new();
 
     std::thread::scope(|scope| -> Result<(), InputError> {
@@ -110,35 +110,51 @@ pub fn validate_file(
             };
         });
 
-        for batch in rx {
+        // The first rows: the header, which sets up the validation context.
+        let mut first = Vec::new();
+        for batch in rx.iter() {
             let mut batch = batch?;
-            if ctx.is_none() {
-                if batch.is_empty() {
-                    continue;
-                }
-                let header = batch.remove(0);
-                let (map, warnings) =
-                    map_columns_mapped(COLUMNS, &header, path, options.mapping.as_ref())?;
-                summary.headers = map.headers.clone();
-                summary.header_row = header.row;
-                summary.columns = (0..COLUMNS.len()).map(|i| map.position(i)).collect();
-                summary.warnings = warnings;
-                ctx = Some(Context {
-                    sheet: info.sheet.clone(),
-                    map,
-                    dates: dates.clone(),
-                    default_zone: options.time_zone,
-                    now,
-                    periods: periods_sheet.take().unwrap_or_default(),
-                    keep_cells: options.keep_cells,
-                    build_payload: options.build_payload,
-                    mapping: options.mapping.clone(),
-                });
+            if batch.is_empty() {
+                continue;
             }
-            let Some(ctx) = ctx.as_ref() else { continue };
-            let outcomes: Vec<RowOutcome> =
-                batch.par_iter().map(|raw| validate_row(raw, ctx)).collect();
-            for mut outcome in outcomes {
+            let header = batch.remove(0);
+            let (map, warnings) =
+                map_columns_mapped(COLUMNS, &header, path, options.mapping.as_ref())?;
+            summary.headers = map.headers.clone();
+            summary.header_row = header.row;
+            summary.columns = (0..COLUMNS.len()).map(|i| map.position(i)).collect();
+            summary.warnings = warnings;
+            let _ = ctx_slot.set(Context {
+                sheet: info.sheet.clone(),
+                map,
+                dates: dates.clone(),
+                default_zone: options.time_zone,
+                now,
+                periods: periods_sheet.take().unwrap_or_default(),
+                keep_cells: options.keep_cells,
+                build_payload: options.build_payload,
+                mapping: options.mapping.clone(),
+            });
+            first = batch;
+            break;
+        }
+        let Some(ctx) = ctx_slot.get() else { return Ok(()) };
+
+        // Validation runs on its own thread (and rayon's), one batch ahead of the writing here,
+        // so the cores validate the next batch while this one is written.
+        let (done_tx, done_rx) = sync_channel::<Result<Vec<RowOutcome>, InputError>>(2);
+        scope.spawn(move || {
+            let batches = std::iter::once(Ok(first)).chain(rx);
+            for batch in batches {
+                let validated = batch.map(|b| b.par_iter().map(|raw| validate_row(raw, ctx)).collect());
+                let failed = validated.is_err();
+                if done_tx.send(validated).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        for outcomes in done_rx {
+            for mut outcome in outcomes? {
                 summary.rows += 1;
                 flag_duplicate(&mut outcome, &mut first_row_of, ctx);
                 sink(outcome)?;
@@ -148,7 +164,7 @@ pub fn validate_file(
         Ok(())
     })?;
 
-    let Some(ctx) = ctx else {
+    let Some(ctx) = ctx_slot.into_inner() else {
         return Err(InputError::NoHeader {
             path: path.to_path_buf(),
             sheet: info.sheet.clone(),

@@ -172,6 +172,8 @@ impl RowSource for CsvSource {
 #[derive(Default)]
 struct LineIndex {
     chunks: VecDeque<(u64, Vec<u8>)>,
+    /// Buffers of counted chunks, reused: fresh ones would be fresh pages the kernel must zero.
+    spare: Vec<Vec<u8>>,
     read: u64,
     counted_to: u64,
     newlines: u64,
@@ -183,9 +185,23 @@ impl LineIndex {
             if offset < start + bytes.len() as u64 {
                 return bytes.get((offset - start) as usize).copied();
             }
-            self.chunks.pop_front();
+            self.recycle();
         }
         None
+    }
+
+    fn recycle(&mut self) {
+        if let Some((_, buf)) = self.chunks.pop_front() {
+            self.spare.push(buf);
+        }
+    }
+
+    fn keep(&mut self, bytes: &[u8]) {
+        let mut buf = self.spare.pop().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(bytes);
+        self.chunks.push_back((self.read, buf));
+        self.read += bytes.len() as u64;
     }
 
     /// The 1-based physical line on which the record reported at `offset` starts. The reported
@@ -202,7 +218,7 @@ impl LineIndex {
             self.newlines += bytes[from..to].iter().filter(|&&b| b == b'\n').count() as u64;
             self.counted_to = start + to as u64;
             if self.counted_to >= end {
-                self.chunks.pop_front();
+                self.recycle();
             }
         }
         while let Some(b @ (b'\r' | b'\n')) = self.byte_at(self.counted_to) {
@@ -223,10 +239,7 @@ impl<R: Read> Read for CountingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         if n > 0 {
-            let mut lines = self.lines.borrow_mut();
-            let start = lines.read;
-            lines.chunks.push_back((start, buf[..n].to_vec()));
-            lines.read += n as u64;
+            self.lines.borrow_mut().keep(&buf[..n]);
         }
         Ok(n)
     }
@@ -241,14 +254,16 @@ fn read_records<R: Read>(
     // A spreadsheet row is a physical line, except that newlines inside quoted cells do not
     // start a row: those are subtracted.
     let mut newlines_in_cells: u64 = 0;
+    let mut scratch = csv::ByteRecord::new();
     loop {
-        let mut record = csv::ByteRecord::new();
+        // Read into one reused record and send an exact-size copy: no growing per row.
         let more = reader
-            .read_byte_record(&mut record)
+            .read_byte_record(&mut scratch)
             .map_err(|e| csv_error(path, &e))?;
         if !more {
             return Ok(());
         }
+        let record = scratch.clone();
         let offset = record.position().map(|p| p.byte()).unwrap_or(0);
         let line = lines.borrow_mut().line_of_record(offset);
         let row = u32::try_from(line - newlines_in_cells).unwrap_or(u32::MAX);
