@@ -173,6 +173,10 @@ pub struct PeriodsSheet {
 
 impl PeriodsSheet {
     pub fn mentions(&self, key: &str) -> bool {
+        // Most sheets have no explicit periods: no hashing then.
+        if self.by_name.is_empty() && self.broken.is_empty() {
+            return false;
+        }
         self.by_name.contains_key(key) || self.broken.contains_key(key)
     }
 

@@ -433,7 +433,16 @@ fn iso_date(t: &str, zone: Option<Tz>) -> Option<Result<NaiveDate, Issue>> {
         return None;
     }
     if b.len() == 10 {
-        return Some(NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| no_such_day(t)));
+        // By hand: chrono's parser re-reads its format string on every call.
+        let num = |r: std::ops::Range<usize>| {
+            let digits = t.get(r)?;
+            digits.bytes().all(|b| b.is_ascii_digit()).then(|| digits.parse::<u32>().ok())?
+        };
+        let date = match (num(0..4), num(5..7), num(8..10)) {
+            (Some(y), Some(m), Some(d)) => NaiveDate::from_ymd_opt(y as i32, m, d),
+            _ => None,
+        };
+        return Some(date.ok_or_else(|| no_such_day(t)));
     }
     let with_offset = t
         .strip_suffix('Z')

@@ -287,9 +287,13 @@ fn read_records<R: Read>(
         if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
             continue;
         }
+        let cells = match csv::StringRecord::from_byte_record(record) {
+            Ok(text) => Cells::CsvText(text),
+            Err(e) => Cells::Csv(e.into_byte_record()),
+        };
         if !emit(RawRow {
             row,
-            cells: Cells::Csv(record),
+            cells,
         }) {
             return Ok(());
         }

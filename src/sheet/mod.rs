@@ -103,6 +103,9 @@ pub fn format_number(n: f64) -> String {
 /// The cells of one row, kept in the reader's own form so CSV rows are never copied cell by cell.
 #[derive(Debug, Clone)]
 pub enum Cells {
+    /// A CSV record already checked as UTF-8 (once, on the reading thread).
+    CsvText(csv::StringRecord),
+    /// A CSV record with bytes that are not UTF-8: read per cell as Windows-1252.
     Csv(csv::ByteRecord),
     Book(Vec<Value>),
 }
@@ -117,6 +120,7 @@ pub struct RawRow {
 impl RawRow {
     pub fn len(&self) -> usize {
         match &self.cells {
+            Cells::CsvText(r) => r.len(),
             Cells::Csv(r) => r.len(),
             Cells::Book(v) => v.len(),
         }
@@ -128,6 +132,10 @@ impl RawRow {
 
     pub fn get(&self, index: usize) -> Cell<'_> {
         match &self.cells {
+            Cells::CsvText(r) => match r.get(index) {
+                None | Some("") => Cell::Empty,
+                Some(text) => Cell::Text(Cow::Borrowed(text)),
+            },
             Cells::Csv(r) => match r.get(index) {
                 None | Some(b"") => Cell::Empty,
                 Some(bytes) => Cell::Text(decode_text(bytes)),
