@@ -1,7 +1,7 @@
 //! Periods (SPEC §4): generated from a start date and a frequency, or given explicitly in the
 //! `periods` sheet (or `--periods FILE`) for CUSTOM streaks.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{Duration, Months, NaiveDate, NaiveDateTime, NaiveTime};
 use chrono_tz::Tz;
@@ -181,11 +181,11 @@ impl PeriodsSheet {
     }
 
     /// Period rows whose streak is not in the main sheet: each is an error on its own row.
-    pub fn orphans(&self, names: &HashSet<String>) -> Vec<RowOutcome> {
+    pub fn orphans(&self, names: &crate::pipeline::NameIndex) -> Vec<RowOutcome> {
         let mut out: Vec<RowOutcome> = self
             .by_name
             .iter()
-            .filter(|(k, _)| !names.contains(*k))
+            .filter(|(k, _)| !names.contains(k))
             .flat_map(|(_, specs)| specs.iter())
             .filter_map(|p| p.source.as_ref())
             .map(|src| {

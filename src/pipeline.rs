@@ -3,6 +3,7 @@
 //! holds a few batches plus one entry per name (for the duplicate check), whatever the file size.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 
@@ -90,7 +91,7 @@ pub fn validate_file(
     };
     let mut periods_sheet = Some(periods_sheet);
     let ctx_slot: std::sync::OnceLock<Context> = std::sync::OnceLock::new();
-    let mut first_row_of: HashMap<String, u32> = HashMap::new();
+    let mut first_row_of = NameIndex::default();
 
     std::thread::scope(|scope| -> Result<(), InputError> {
         scope.spawn(move || {
@@ -179,7 +180,7 @@ pub fn validate_file(
     if options.keep_cells {
         summary.period_rows = ctx.periods.raw.clone();
     }
-    let names = first_row_of.into_keys().collect();
+    let names = first_row_of;
     let mut extra: Vec<RowOutcome> = ctx.periods.problems.clone();
     extra.extend(ctx.periods.orphans(&names));
     extra.sort_by_key(|o| o.row);
@@ -190,16 +191,64 @@ pub fn validate_file(
     Ok(summary)
 }
 
+/// The first row of every name seen, for the duplicate check. A million names kept as strings
+/// cost ~140 bytes each; kept as 128-bit hashes (collision odds ~1e-26 for a million rows) they
+/// cost ~32, so memory stays close to flat as files grow.
+#[derive(Default)]
+pub struct NameIndex(HashMap<u128, u32, BuildHasherDefault<PreHashed>>);
+
+/// The keys are hashes already: hashing them again would only cost time.
+#[derive(Default)]
+pub struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64;
+    }
+}
+
+impl NameIndex {
+    fn key(name: &str) -> u128 {
+        let half = |salt: u8| {
+            let mut h = std::hash::DefaultHasher::new();
+            salt.hash(&mut h);
+            name.hash(&mut h);
+            h.finish()
+        };
+        (u128::from(half(1)) << 64) | u128::from(half(2))
+    }
+
+    pub fn first_row(&self, name_key: &str) -> Option<&u32> {
+        self.0.get(&Self::key(name_key))
+    }
+
+    fn insert(&mut self, name_key: &str, row: u32) {
+        self.0.insert(Self::key(name_key), row);
+    }
+
+    pub fn contains(&self, name_key: &str) -> bool {
+        self.0.contains_key(&Self::key(name_key))
+    }
+}
+
 /// Names are unique ignoring case: the later row is the one reported, naming the first.
 fn flag_duplicate(
     outcome: &mut RowOutcome,
-    first_row_of: &mut HashMap<String, u32>,
+    first_row_of: &mut NameIndex,
     ctx: &Context,
 ) {
     if outcome.name_key.is_empty() {
         return;
     }
-    match first_row_of.get(&outcome.name_key) {
+    match first_row_of.first_row(&outcome.name_key) {
         Some(&first) => {
             let at = ctx
                 .map
@@ -218,7 +267,7 @@ fn flag_duplicate(
             });
         }
         None => {
-            first_row_of.insert(outcome.name_key.clone(), outcome.row);
+            first_row_of.insert(&outcome.name_key, outcome.row);
         }
     }
 }
