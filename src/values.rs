@@ -53,7 +53,7 @@ pub fn text(cell: &Cell) -> Result<(String, bool), Issue> {
     if let Some(issue) = unusable(cell, Code::MissingValue) {
         return Err(issue);
     }
-    let raw = cell.display();
+    let raw = cell.text();
     let trimmed = raw.trim();
     Ok((trimmed.to_string(), trimmed.len() != raw.len()))
 }
@@ -63,21 +63,17 @@ pub fn enum_value(cell: &Cell, allowed: &[&'static str]) -> Result<&'static str,
     if let Some(issue) = unusable(cell, Code::InvalidEnum) {
         return Err(issue);
     }
-    let raw = cell.display();
-    let normalized: String = raw
-        .trim()
-        .chars()
-        .map(|c| {
-            if c == ' ' || c == '-' {
-                '_'
-            } else {
-                c.to_ascii_uppercase()
-            }
-        })
-        .collect();
-    if let Some(v) = allowed.iter().find(|v| **v == normalized) {
+    let raw = cell.text();
+    let fold = |c: char| if c == ' ' || c == '-' { '_' } else { c.to_ascii_uppercase() };
+    // Compared char by char, so the common, valid cell allocates nothing.
+    let wanted = raw.trim();
+    if let Some(v) = allowed
+        .iter()
+        .find(|v| v.len() == wanted.len() && wanted.chars().map(fold).eq(v.chars()))
+    {
         return Ok(v);
     }
+    let normalized: String = wanted.chars().map(fold).collect();
     let issue = Issue::new(
         Code::InvalidEnum,
         format!("`{}` is not one of {}", raw.trim(), allowed.join(", ")),
@@ -104,16 +100,17 @@ pub fn boolean(cell: &Cell) -> Result<bool, Issue> {
         Cell::Number(n) if *n == 0.0 => return Ok(false),
         _ => {}
     }
-    let raw = cell.display();
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "y" | "1" => Ok(true),
-        "false" | "no" | "n" | "0" => Ok(false),
-        other => Err(Issue::new(
-            Code::InvalidBool,
-            format!("`{other}` is not a yes/no value"),
-        )
-        .hint("use TRUE or FALSE (yes/no, y/n and 1/0 also work)")),
+    let raw = cell.text();
+    let t = raw.trim();
+    let is = |words: [&str; 4]| words.iter().any(|w| w.eq_ignore_ascii_case(t));
+    if is(["true", "yes", "y", "1"]) {
+        return Ok(true);
     }
+    if is(["false", "no", "n", "0"]) {
+        return Ok(false);
+    }
+    Err(Issue::new(Code::InvalidBool, format!("`{t}` is not a yes/no value"))
+        .hint("use TRUE or FALSE (yes/no, y/n and 1/0 also work)"))
 }
 
 /// Text in plain decimal notation: digits, an optional sign and fraction; nothing else.
@@ -183,7 +180,7 @@ pub fn integer(cell: &Cell, min: i64, max: i64) -> Result<i64, Issue> {
             ))
         }
         _ => {
-            let raw = cell.display();
+            let raw = cell.text();
             let t = raw.trim();
             if !plain_decimal(t) {
                 return Err(not_a_number(t, true));
@@ -259,18 +256,9 @@ fn check_amount(value: f64) -> Result<f64, Issue> {
     Ok(value)
 }
 
-/// `;`-separated items of one cell; a number cell is one item.
-fn split_items(cell: &Cell) -> Vec<String> {
-    match cell {
-        Cell::Int(i) => vec![i.to_string()],
-        Cell::Number(n) => vec![format_number(*n)],
-        _ => cell
-            .display()
-            .split(';')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect(),
-    }
+/// The `;`-separated items of a text cell, trimmed, empty ones skipped (borrowed: no copies).
+fn items(text: &str) -> impl Iterator<Item = &str> {
+    text.split(';').map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// `500` or `100;200;300`.
@@ -281,10 +269,7 @@ pub fn amount_list(cell: &Cell) -> Result<Vec<f64>, Issue> {
     if let Cell::Int(_) | Cell::Number(_) = cell {
         return amount(cell).map(|v| vec![v]);
     }
-    split_items(cell)
-        .iter()
-        .map(|t| amount_text(t).and_then(check_amount))
-        .collect()
+    items(&cell.text()).map(|t| amount_text(t).and_then(check_amount)).collect()
 }
 
 /// `;`-separated positive whole numbers (store, zone and concept IDs).
@@ -295,13 +280,12 @@ pub fn id_list(cell: &Cell) -> Result<Vec<i64>, Issue> {
     if let Cell::Int(_) | Cell::Number(_) = cell {
         return integer(cell, 1, i64::MAX).map(|v| vec![v]);
     }
-    let items = split_items(cell);
-    let whole = cell.display();
-    items
-        .iter()
+    let whole = cell.text();
+    let several = items(&whole).nth(1).is_some();
+    items(&whole)
         .map(|t| {
-            integer(&Cell::Text(t.as_str().into()), 1, i64::MAX).map_err(|mut issue| {
-                if items.len() > 1 {
+            integer(&Cell::Text(t.into()), 1, i64::MAX).map_err(|mut issue| {
+                if several {
                     issue.message = format!("in `{}`: {}", whole.trim(), issue.message);
                 }
                 issue.hint("write positive whole numbers separated by ;, e.g. 101;102")
@@ -374,7 +358,7 @@ pub fn date(cell: &Cell, rules: &DateRules, zone: Option<Tz>) -> Result<NaiveDat
             Code::InvalidDate,
             format!("`{}` is not a date", cell.display()),
         )),
-        _ => date_text(cell.display().trim(), rules, zone),
+        _ => date_text(cell.text().trim(), rules, zone),
     }
 }
 

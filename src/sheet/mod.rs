@@ -69,6 +69,14 @@ impl Cell<'_> {
         }
     }
 
+    /// The cell as text, borrowed when it is text already (the common case: no allocation).
+    pub fn text(&self) -> Cow<'_, str> {
+        match self {
+            Cell::Text(t) => Cow::Borrowed(t.as_ref()),
+            other => Cow::Owned(other.display()),
+        }
+    }
+
     pub fn is_blank(&self) -> bool {
         match self {
             Cell::Empty => true,
