@@ -151,15 +151,34 @@ fn run() -> Res<()> {
     println!("streak-import throughput benchmark");
     println!("  binary : {}", bin.display());
     println!("  data   : {}", dir.display());
-    println!("  runs   : {runs} per measurement (median reported); {} cores", cores());
+    println!(
+        "  runs   : {runs} per measurement (median reported); {} cores",
+        cores()
+    );
     println!("  load   : {} (before)", load_average());
     if !bin.is_file() {
-        return Err(format!("{} does not exist; run `cargo build --release`", bin.display()).into());
+        return Err(format!(
+            "{} does not exist; run `cargo build --release`",
+            bin.display()
+        )
+        .into());
     }
 
-    let csv_big = ensure(&dir.join(format!("streaks-v{DATA_VERSION}-{csv_rows}.csv")), csv_rows, write_csv)?;
-    let csv_small = ensure(&dir.join(format!("streaks-v{DATA_VERSION}-{small_rows}.csv")), small_rows, write_csv)?;
-    let xlsx = ensure(&dir.join(format!("streaks-v{DATA_VERSION}-{xlsx_rows}.xlsx")), xlsx_rows, write_xlsx)?;
+    let csv_big = ensure(
+        &dir.join(format!("streaks-v{DATA_VERSION}-{csv_rows}.csv")),
+        csv_rows,
+        write_csv,
+    )?;
+    let csv_small = ensure(
+        &dir.join(format!("streaks-v{DATA_VERSION}-{small_rows}.csv")),
+        small_rows,
+        write_csv,
+    )?;
+    let xlsx = ensure(
+        &dir.join(format!("streaks-v{DATA_VERSION}-{xlsx_rows}.xlsx")),
+        xlsx_rows,
+        write_xlsx,
+    )?;
 
     let mut results = Vec::new();
     for (path, rows, kind) in [
@@ -198,7 +217,11 @@ fn run() -> Res<()> {
     );
     let busy = std::fs::read_to_string("/proc/loadavg")
         .ok()
-        .and_then(|l| l.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()))
+        .and_then(|l| {
+            l.split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<f64>().ok())
+        })
         .is_some_and(|l| l > cores() as f64);
     if busy {
         println!(
@@ -212,7 +235,11 @@ fn run() -> Res<()> {
     println!();
     println!("targets");
     let full = csv_rows == 1_000_000;
-    let note = if full { String::new() } else { format!(" [at {csv_rows} rows, not 1,000,000]") };
+    let note = if full {
+        String::new()
+    } else {
+        format!(" [at {csv_rows} rows, not 1,000,000]")
+    };
     verdict(
         &format!("CSV  ratio ≤ {CSV_RATIO_TARGET}x"),
         format!("{:.2}x", big.ratio()),
@@ -244,7 +271,10 @@ fn run() -> Res<()> {
 }
 
 fn verdict(what: &str, got: String, pass: bool) {
-    println!("  {:<4}  {what:<58} {got}", if pass { "PASS" } else { "MISS" });
+    println!(
+        "  {:<4}  {what:<58} {got}",
+        if pass { "PASS" } else { "MISS" }
+    );
 }
 
 fn load_average() -> String {
@@ -254,7 +284,9 @@ fn load_average() -> String {
 }
 
 fn cores() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -288,7 +320,14 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-fn measure(bin: &Path, dir: &Path, path: &Path, rows: usize, kind: Kind, runs: usize) -> Res<Measured> {
+fn measure(
+    bin: &Path,
+    dir: &Path,
+    path: &Path,
+    rows: usize,
+    kind: Kind,
+    runs: usize,
+) -> Res<Measured> {
     let file = path.file_name().unwrap().to_string_lossy().into_owned();
     eprint!("measuring {file}: ");
     // Warm the page cache so neither side pays for the disk.
@@ -296,7 +335,8 @@ fn measure(bin: &Path, dir: &Path, path: &Path, rows: usize, kind: Kind, runs: u
     let report = dir.join(format!("{file}.report.json"));
     let stderr_log = dir.join(format!("{file}.stderr.txt"));
 
-    let (mut base_t, mut tool_t, mut cpu_t, mut peaks) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut base_t, mut tool_t, mut cpu_t, mut peaks) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..runs {
         let (secs, counted) = match kind {
             Kind::Csv => baseline_csv(path)?,
@@ -304,7 +344,11 @@ fn measure(bin: &Path, dir: &Path, path: &Path, rows: usize, kind: Kind, runs: u
         };
         // Header row included.
         if counted != rows + 1 {
-            return Err(format!("baseline read {counted} records from {file}, expected {}", rows + 1).into());
+            return Err(format!(
+                "baseline read {counted} records from {file}, expected {}",
+                rows + 1
+            )
+            .into());
         }
         base_t.push(secs);
 
@@ -340,7 +384,10 @@ fn measure(bin: &Path, dir: &Path, path: &Path, rows: usize, kind: Kind, runs: u
 /// The floor for CSV: parse every record and do nothing with it.
 fn baseline_csv(path: &Path) -> Res<(f64, usize)> {
     let start = Instant::now();
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_path(path)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)?;
     let mut record = csv::ByteRecord::new();
     let mut n = 0usize;
     while reader.read_byte_record(&mut record)? {
@@ -404,7 +451,12 @@ fn run_tool(bin: &Path, input: &Path, report: &Path, stderr_log: &Path) -> Res<T
     // ru_maxrss is in kilobytes on Linux.
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     let cpu = tv(usage.ru_utime) + tv(usage.ru_stime);
-    Ok(ToolRun { secs, peak_kb: usage.ru_maxrss, cpu, exit })
+    Ok(ToolRun {
+        secs,
+        peak_kb: usage.ru_maxrss,
+        cpu,
+        exit,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -465,7 +517,10 @@ impl<'de> Deserialize<'de> for Report {
                 f.write_str("the report object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Report, A::Error> {
-                let mut report = Report { summary: None, rows: None };
+                let mut report = Report {
+                    summary: None,
+                    rows: None,
+                };
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "summary" => report.summary = Some(map.next_value()?),
@@ -522,7 +577,11 @@ fn ensure(path: &Path, rows: usize, write: fn(&Path, usize) -> Res<()>) -> Res<P
     let partial = path.with_extension(format!("partial.{ext}"));
     write(&partial, rows)?;
     fs::rename(&partial, path)?;
-    eprintln!("{:.1}s, {:.1} MB", start.elapsed().as_secs_f64(), fs::metadata(path)?.len() as f64 / 1e6);
+    eprintln!(
+        "{:.1}s, {:.1} MB",
+        start.elapsed().as_secs_f64(),
+        fs::metadata(path)?.len() as f64 / 1e6
+    );
     Ok(path.to_path_buf())
 }
 
@@ -555,18 +614,65 @@ impl Rng {
 }
 
 const ADJECTIVES: &[&str] = &[
-    "Weekend", "Daily", "Monthly", "Summer", "Festive", "Loyal", "Early Bird", "Midnight", "Golden",
-    "Fresh", "Healthy", "Family", "Urban", "Green", "Premium", "Super", "Monsoon", "Winter",
+    "Weekend",
+    "Daily",
+    "Monthly",
+    "Summer",
+    "Festive",
+    "Loyal",
+    "Early Bird",
+    "Midnight",
+    "Golden",
+    "Fresh",
+    "Healthy",
+    "Family",
+    "Urban",
+    "Green",
+    "Premium",
+    "Super",
+    "Monsoon",
+    "Winter",
 ];
 const THEMES: &[&str] = &[
-    "Coffee", "Fashion", "Grocery", "Fuel", "Beauty", "Electronics", "Dining", "Pharmacy", "Books",
-    "Fitness", "Travel", "Pet Care", "Home Decor", "Bakery", "Footwear", "Toys",
+    "Coffee",
+    "Fashion",
+    "Grocery",
+    "Fuel",
+    "Beauty",
+    "Electronics",
+    "Dining",
+    "Pharmacy",
+    "Books",
+    "Fitness",
+    "Travel",
+    "Pet Care",
+    "Home Decor",
+    "Bakery",
+    "Footwear",
+    "Toys",
 ];
-const NOUNS: &[&str] = &["Streak", "Run", "Habit", "Challenge", "Quest", "Marathon", "Club", "Sprint"];
-const REGIONS: &[&str] = &["North", "South", "East", "West", "Central", "Metro", "Online"];
+const NOUNS: &[&str] = &[
+    "Streak",
+    "Run",
+    "Habit",
+    "Challenge",
+    "Quest",
+    "Marathon",
+    "Club",
+    "Sprint",
+];
+const REGIONS: &[&str] = &[
+    "North", "South", "East", "West", "Central", "Metro", "Online",
+];
 const ZONES: &[&str] = &[
-    "Asia/Kolkata", "Europe/London", "America/New_York", "Asia/Singapore", "Asia/Dubai",
-    "Australia/Sydney", "Europe/Berlin", "America/Los_Angeles",
+    "Asia/Kolkata",
+    "Europe/London",
+    "America/New_York",
+    "Asia/Singapore",
+    "Asia/Dubai",
+    "Australia/Sydney",
+    "Europe/Berlin",
+    "America/Los_Angeles",
 ];
 const MONTHS: &[&str] = &["Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -593,12 +699,23 @@ fn make_row(i: usize) -> Row {
     c[C_DESCRIPTION] = match r.below(5) {
         0 => String::new(),
         1 => format!("Shop {} in a row, earn a badge", theme.to_lowercase()),
-        2 => format!("Spend 5,000 or more on {} every period", theme.to_lowercase()),
-        3 => format!("\"{adjective}\" {} streak for {} stores", theme.to_lowercase(), r.pick(REGIONS)),
+        2 => format!(
+            "Spend 5,000 or more on {} every period",
+            theme.to_lowercase()
+        ),
+        3 => format!(
+            "\"{adjective}\" {} streak for {} stores",
+            theme.to_lowercase(),
+            r.pick(REGIONS)
+        ),
         _ => "Visit every period; badges at each level".to_string(),
     };
-    c[C_ACTIVE] = r.pick(&["TRUE", "TRUE", "TRUE", "yes", "FALSE", ""]).to_string();
-    c[C_TRACKING] = r.pick(&["STREAKS", "STREAKS", "", "NON_CONTINUOUS_STREAKS"]).to_string();
+    c[C_ACTIVE] = r
+        .pick(&["TRUE", "TRUE", "TRUE", "yes", "FALSE", ""])
+        .to_string();
+    c[C_TRACKING] = r
+        .pick(&["STREAKS", "STREAKS", "", "NON_CONTINUOUS_STREAKS"])
+        .to_string();
     c[C_EVALUATION] = r.pick(&["FIXED_CALENDAR_WINDOW", ""]).to_string();
     let (freq_type, total) = match r.below(20) {
         0..=3 => ("DAILY", r.range(3, 30)),
@@ -620,8 +737,14 @@ fn make_row(i: usize) -> Row {
         c[C_TILL] = (75_000_000 + r.below(100_000)).to_string();
     }
     let (entity, target_type) = match r.below(20) {
-        0..=7 => ("TRANSACTION", *r.pick(&["SALES", "GROSS_SALES", "VISIT", "COUNT", "QUANTITY"])),
-        8..=14 => ("ALTERNATE_CURRENCIES", *r.pick(&["ALL", "REGULAR", "PROMOTION"])),
+        0..=7 => (
+            "TRANSACTION",
+            *r.pick(&["SALES", "GROSS_SALES", "VISIT", "COUNT", "QUANTITY"]),
+        ),
+        8..=14 => (
+            "ALTERNATE_CURRENCIES",
+            *r.pick(&["ALL", "REGULAR", "PROMOTION"]),
+        ),
         15..=16 => ("LINEITEM", *r.pick(&["SALES", "QUANTITY"])),
         17..=18 => ("POINTS", *r.pick(&["REGULAR_POINTS", "ALL_POINTS"])),
         _ => ("EVENT", *r.pick(&["COUNT", "VISIT"])),
@@ -631,12 +754,18 @@ fn make_row(i: usize) -> Row {
     c[C_ENROLMENT] = r.pick(&["TRANSACTION", ""]).to_string();
     c[C_DEFAULT] = if total <= 6 && r.chance(25) {
         let base = 500 * r.range(1, 10);
-        (0..total).map(|k| (base + 250 * k).to_string()).collect::<Vec<_>>().join(";")
+        (0..total)
+            .map(|k| (base + 250 * k).to_string())
+            .collect::<Vec<_>>()
+            .join(";")
     } else {
-        r.pick(&["1", "3", "500", "1000", "2500.5", "5000"]).to_string()
+        r.pick(&["1", "3", "500", "1000", "2500.5", "5000"])
+            .to_string()
     };
     if entity == "EVENT" {
-        c[C_EVENT] = r.pick(&["AppLogin", "StoreCheckIn", "ReviewPosted"]).to_string();
+        c[C_EVENT] = r
+            .pick(&["AppLogin", "StoreCheckIn", "ReviewPosted"])
+            .to_string();
     }
     if entity == "ALTERNATE_CURRENCIES" {
         c[C_CURRENCY] = r.pick(&["STARS", "COINS", "GEMS", "BEANS"]).to_string();
@@ -656,13 +785,18 @@ fn make_row(i: usize) -> Row {
             levels.push(next);
             next += 1 + r.range(0, 3);
         }
-        c[C_LEVELS] = levels.iter().map(u32::to_string).collect::<Vec<_>>().join(";");
+        c[C_LEVELS] = levels
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(";");
     }
     Row { cells: c, start }
 }
 
 fn write_csv(path: &Path, rows: usize) -> Res<()> {
-    let mut w = csv::WriterBuilder::new().from_writer(BufWriter::with_capacity(1 << 20, File::create(path)?));
+    let mut w = csv::WriterBuilder::new()
+        .from_writer(BufWriter::with_capacity(1 << 20, File::create(path)?));
     w.write_record(HEADER)?;
     for i in 0..rows {
         let row = make_row(i);

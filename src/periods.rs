@@ -89,7 +89,11 @@ pub fn generated_fit(frequency_type: &str, frequency: u32, start: NaiveDate, tot
 /// every call, and a dry run formats two dates per period.
 fn wire_date(d: NaiveDate, end_of_day: bool) -> String {
     use chrono::Datelike;
-    let time = if end_of_day { "23:59:59.999" } else { "00:00:00.000" };
+    let time = if end_of_day {
+        "23:59:59.999"
+    } else {
+        "00:00:00.000"
+    };
     format!("{:04}-{:02}-{:02}T{time}", d.year(), d.month(), d.day())
 }
 

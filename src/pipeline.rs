@@ -139,7 +139,9 @@ pub fn validate_file(
             first = batch;
             break;
         }
-        let Some(ctx) = ctx_slot.get() else { return Ok(()) };
+        let Some(ctx) = ctx_slot.get() else {
+            return Ok(());
+        };
 
         // Validation runs on its own thread (and rayon's), one batch ahead of the writing here,
         // so the cores validate the next batch while this one is written.
@@ -147,7 +149,8 @@ pub fn validate_file(
         scope.spawn(move || {
             let batches = std::iter::once(Ok(first)).chain(rx);
             for batch in batches {
-                let validated = batch.map(|b| b.par_iter().map(|raw| validate_row(raw, ctx)).collect());
+                let validated =
+                    batch.map(|b| b.par_iter().map(|raw| validate_row(raw, ctx)).collect());
                 let failed = validated.is_err();
                 if done_tx.send(validated).is_err() || failed {
                     return;
@@ -240,11 +243,7 @@ impl NameIndex {
 }
 
 /// Names are unique ignoring case: the later row is the one reported, naming the first.
-fn flag_duplicate(
-    outcome: &mut RowOutcome,
-    first_row_of: &mut NameIndex,
-    ctx: &Context,
-) {
+fn flag_duplicate(outcome: &mut RowOutcome, first_row_of: &mut NameIndex, ctx: &Context) {
     if outcome.name_key.is_empty() {
         return;
     }

@@ -97,7 +97,12 @@ impl<'a> RowReader<'a> {
     /// the map's constant where the file has nothing. The cell reference is only made here:
     /// most cells have no problem.
     fn problem(&mut self, col: Col, issue: Issue) {
-        let at = self.ctx.map.position(col as usize).map(|p| cell_ref(p, self.raw.row)).unwrap_or_default();
+        let at = self
+            .ctx
+            .map
+            .position(col as usize)
+            .map(|p| cell_ref(p, self.raw.row))
+            .unwrap_or_default();
         let written = self.ctx.map.position(col as usize).map(|p| self.raw.get(p));
         let value = match written {
             Some(c) if !c.is_blank() => c.display(),
@@ -425,7 +430,12 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
         match (frequency_type, frequency, start, total) {
             (Some(ft), Some(f), Some(s), Some(n)) => {
                 if periods::generated_fit(ft, f as u32, s, n as u32) {
-                    Some(PeriodPlan::Generated { ft, f: f as u32, start: s, n: n as u32 })
+                    Some(PeriodPlan::Generated {
+                        ft,
+                        f: f as u32,
+                        start: s,
+                        n: n as u32,
+                    })
                 } else {
                     r.flag(
                         Col::StartDate,
@@ -455,7 +465,11 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
                 );
             }
         }
-        if let Some(n) = default_values.as_ref().map(Vec::len).filter(|&n| n != 1 && n != count) {
+        if let Some(n) = default_values
+            .as_ref()
+            .map(Vec::len)
+            .filter(|&n| n != 1 && n != count)
+        {
             r.flag(
                 Col::DefaultValue,
                 Issue::new(
@@ -469,9 +483,16 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
         }
         let today = ctx.now.in_zone(zone).date();
         if let Some(first) = plan.first_start() {
-            if today.checked_sub_months(BACKDATE_LIMIT).is_some_and(|limit| first < limit) {
+            if today
+                .checked_sub_months(BACKDATE_LIMIT)
+                .is_some_and(|limit| first < limit)
+            {
                 r.flag(
-                    if explicit || custom { Col::Name } else { Col::StartDate },
+                    if explicit || custom {
+                        Col::Name
+                    } else {
+                        Col::StartDate
+                    },
                     Issue::new(
                         Code::Backdated,
                         format!("the streak starts on {first}, more than 6 months ago"),
@@ -502,7 +523,10 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
     let values: Vec<f64> = specs
         .iter()
         .enumerate()
-        .map(|(k, p)| p.default_value.unwrap_or(values[if values.len() == 1 { 0 } else { k }]))
+        .map(|(k, p)| {
+            p.default_value
+                .unwrap_or(values[if values.len() == 1 { 0 } else { k }])
+        })
         .collect();
     let count = specs.len() as u32;
     let extended = match (entity, &attribute) {
@@ -566,7 +590,12 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
 /// A row's periods, before they are needed in full.
 enum PeriodPlan {
     Explicit(Vec<PeriodSpec>),
-    Generated { ft: &'static str, f: u32, start: chrono::NaiveDate, n: u32 },
+    Generated {
+        ft: &'static str,
+        f: u32,
+        start: chrono::NaiveDate,
+        n: u32,
+    },
 }
 
 impl PeriodPlan {

@@ -64,7 +64,13 @@ pub fn enum_value(cell: &Cell, allowed: &[&'static str]) -> Result<&'static str,
         return Err(issue);
     }
     let raw = cell.text();
-    let fold = |c: char| if c == ' ' || c == '-' { '_' } else { c.to_ascii_uppercase() };
+    let fold = |c: char| {
+        if c == ' ' || c == '-' {
+            '_'
+        } else {
+            c.to_ascii_uppercase()
+        }
+    };
     // Compared char by char, so the common, valid cell allocates nothing.
     let wanted = raw.trim();
     if let Some(v) = allowed
@@ -109,8 +115,10 @@ pub fn boolean(cell: &Cell) -> Result<bool, Issue> {
     if is(["false", "no", "n", "0"]) {
         return Ok(false);
     }
-    Err(Issue::new(Code::InvalidBool, format!("`{t}` is not a yes/no value"))
-        .hint("use TRUE or FALSE (yes/no, y/n and 1/0 also work)"))
+    Err(
+        Issue::new(Code::InvalidBool, format!("`{t}` is not a yes/no value"))
+            .hint("use TRUE or FALSE (yes/no, y/n and 1/0 also work)"),
+    )
 }
 
 /// Text in plain decimal notation: digits, an optional sign and fraction; nothing else.
@@ -269,7 +277,9 @@ pub fn amount_list(cell: &Cell) -> Result<Vec<f64>, Issue> {
     if let Cell::Int(_) | Cell::Number(_) = cell {
         return amount(cell).map(|v| vec![v]);
     }
-    items(&cell.text()).map(|t| amount_text(t).and_then(check_amount)).collect()
+    items(&cell.text())
+        .map(|t| amount_text(t).and_then(check_amount))
+        .collect()
 }
 
 /// `;`-separated positive whole numbers (store, zone and concept IDs).
@@ -420,7 +430,10 @@ fn iso_date(t: &str, zone: Option<Tz>) -> Option<Result<NaiveDate, Issue>> {
         // By hand: chrono's parser re-reads its format string on every call.
         let num = |r: std::ops::Range<usize>| {
             let digits = t.get(r)?;
-            digits.bytes().all(|b| b.is_ascii_digit()).then(|| digits.parse::<u32>().ok())?
+            digits
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| digits.parse::<u32>().ok())?
         };
         let date = match (num(0..4), num(5..7), num(8..10)) {
             (Some(y), Some(m), Some(d)) => NaiveDate::from_ymd_opt(y as i32, m, d),

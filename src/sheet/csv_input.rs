@@ -291,10 +291,7 @@ fn read_records<R: Read>(
             Ok(text) => Cells::CsvText(text),
             Err(e) => Cells::Csv(e.into_byte_record()),
         };
-        if !emit(RawRow {
-            row,
-            cells,
-        }) {
+        if !emit(RawRow { row, cells }) {
             return Ok(());
         }
     }
