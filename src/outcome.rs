@@ -1,5 +1,7 @@
 //! What happened to one row: the record every stage fills in and every report reads.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::payload::TargetGroup;
@@ -52,7 +54,8 @@ pub struct ApiError {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RowOutcome {
-    pub sheet: String,
+    /// Shared by every row of a sheet: one allocation per sheet, not per row.
+    pub sheet: Arc<str>,
     pub row: u32,
     pub name: String,
     pub status: Status,
@@ -80,9 +83,9 @@ pub struct RowOutcome {
 }
 
 impl RowOutcome {
-    pub fn new(sheet: &str, row: u32) -> Self {
+    pub fn new(sheet: &Arc<str>, row: u32) -> Self {
         RowOutcome {
-            sheet: sheet.to_string(),
+            sheet: sheet.clone(),
             row,
             name: String::new(),
             status: Status::Valid,

@@ -193,7 +193,7 @@ impl PeriodsSheet {
             .flat_map(|(_, specs)| specs.iter())
             .filter_map(|p| p.source.as_ref())
             .map(|src| {
-                let mut o = RowOutcome::new(&self.sheet, src.row);
+                let mut o = RowOutcome::new(&self.sheet.as_str().into(), src.row);
                 o.is_period_row = true;
                 o.name = src.name.clone();
                 o.push(Problem {
@@ -244,7 +244,7 @@ pub fn read_sheet(
                 if !key.is_empty() {
                     out.broken.entry(key).or_default().push(raw.row);
                 }
-                let mut o = RowOutcome::new(&info.sheet, raw.row);
+                let mut o = RowOutcome::new(&info.sheet.as_str().into(), raw.row);
                 o.is_period_row = true;
                 o.name = name;
                 for p in problems {

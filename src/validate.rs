@@ -25,7 +25,7 @@ use crate::values::{self, DateRules, Issue};
 
 /// Everything a row's validation reads besides the row itself.
 pub struct Context {
-    pub sheet: String,
+    pub sheet: std::sync::Arc<str>,
     pub map: ColumnMap,
     pub dates: DateRules,
     pub default_zone: Option<Tz>,
@@ -176,7 +176,7 @@ impl<'a> RowReader<'a> {
         }
     }
 
-    fn text(&mut self, col: Col) -> Got<String> {
+    fn text(&mut self, col: Col) -> Got<Cow<'a, str>> {
         let max = match def(col).kind {
             Kind::Text { max } => max,
             _ => usize::MAX,
@@ -187,7 +187,7 @@ impl<'a> RowReader<'a> {
         if cell.is_blank() {
             return Got::Blank;
         }
-        match values::text(&cell) {
+        match values::trimmed(cell) {
             Err(issue) => {
                 self.problem(col, issue);
                 Got::Bad
@@ -259,7 +259,7 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
     }
 
     let name = r.text(Col::Name);
-    let name = r.require(Col::Name, name, "");
+    let name = r.require(Col::Name, name, "").map(Cow::into_owned);
     if let Some(n) = &name {
         r.out.name = n.clone();
         r.out.name_key = n.to_lowercase();
@@ -349,7 +349,7 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
     let default_values = r.get(Col::DefaultValue, values::amount_list);
     let default_values = r.require(Col::DefaultValue, default_values, "");
     let expression = r.text(Col::Expression);
-    let expression = or_default(expression, "true".to_string());
+    let expression = or_default(expression, Cow::Borrowed("true"));
     let expression_json = r.get(Col::ExpressionJson, values::json_object);
     let expression_json = or_default(expression_json, ALWAYS_TRUE_JSON.to_string());
 
@@ -531,12 +531,12 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
     let count = specs.len() as u32;
     let extended = match (entity, &attribute) {
         (Some("ALTERNATE_CURRENCIES"), _) => Some(ExtendedFieldInfo {
-            alternate_currency_identifier: currency,
+            alternate_currency_identifier: currency.map(Cow::into_owned),
             program_id: program.map(|p| p as i32),
             ..Default::default()
         }),
         (_, Some(attr)) => Some(ExtendedFieldInfo {
-            name: Some(attr.clone()),
+            name: Some(attr.to_string()),
             aggregate_function: aggregate.map(str::to_string),
             ..Default::default()
         }),
@@ -544,7 +544,7 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
     };
     let body = TargetGroup {
         name: name.clone(),
-        description,
+        description: description.map(Cow::into_owned),
         active: active.unwrap_or(true),
         preferred_till_id: till,
         tracking_type: tracking.unwrap_or("STREAKS").into(),
@@ -557,14 +557,14 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
         time_zone_name: zone.map(|z| z.name().to_string()),
         periods: periods::to_wire(&specs, ctx.now.in_zone(zone)),
         targets: vec![Target {
-            name: target_name.unwrap_or_else(|| name.clone()),
+            name: target_name.map_or_else(|| name.clone(), Cow::into_owned),
             active: true,
             description: String::new(),
             target_entity: entity.unwrap_or("ALTERNATE_CURRENCIES").into(),
             target_type: target_type.into(),
-            event_name,
+            event_name: event_name.map(Cow::into_owned),
             enrolment_method: enrolment.unwrap_or("TRANSACTION").into(),
-            expression: expression.unwrap_or_else(|| "true".into()),
+            expression: expression.map_or_else(|| "true".into(), Cow::into_owned),
             expression_json: expression_json.unwrap_or_else(|| ALWAYS_TRUE_JSON.into()),
             filters,
             target_milestone_triggers: Vec::new(),

@@ -1,6 +1,8 @@
 //! Reading one cell as a typed value, by the rules of SPEC §3. Each reader returns the value or an
 //! [`Issue`]: a code, a message and, where one helps, a hint. Nothing here guesses.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 
@@ -50,12 +52,26 @@ fn unusable(cell: &Cell, invalid: Code) -> Option<Issue> {
 
 /// Text as written, trimmed; the flag says whether trimming changed it.
 pub fn text(cell: &Cell) -> Result<(String, bool), Issue> {
-    if let Some(issue) = unusable(cell, Code::MissingValue) {
+    trimmed(cell.clone()).map(|(t, changed)| (t.into_owned(), changed))
+}
+
+/// Text as written, trimmed, borrowed from the row where it can be: most cells are read only to
+/// be checked, and copying them would be most of the work.
+pub fn trimmed(cell: Cell<'_>) -> Result<(Cow<'_, str>, bool), Issue> {
+    if let Some(issue) = unusable(&cell, Code::MissingValue) {
         return Err(issue);
     }
-    let raw = cell.text();
-    let trimmed = raw.trim();
-    Ok((trimmed.to_string(), trimmed.len() != raw.len()))
+    Ok(match cell {
+        Cell::Text(Cow::Borrowed(raw)) => {
+            let t = raw.trim();
+            (Cow::Borrowed(t), t.len() != raw.len())
+        }
+        other => {
+            let raw = other.text();
+            let t = raw.trim();
+            (Cow::Owned(t.to_string()), t.len() != raw.len())
+        }
+    })
 }
 
 /// Enum cells ignore case and read spaces and `-` as `_` (`Half-yearly` → `HALF_YEARLY`).

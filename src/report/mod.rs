@@ -115,7 +115,7 @@ impl Tally {
                 let t = map.entry(p.code).or_default();
                 t.count += 1;
                 if t.examples.len() < EXAMPLES_PER_CODE {
-                    t.examples.push((o.sheet.clone(), o.row, p.clone()));
+                    t.examples.push((o.sheet.to_string(), o.row, p.clone()));
                 }
             }
         }
