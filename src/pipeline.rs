@@ -3,7 +3,7 @@
 //! holds a few batches plus one entry per name (for the duplicate check), whatever the file size.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 
@@ -220,13 +220,7 @@ impl Hasher for PreHashed {
 
 impl NameIndex {
     fn key(name: &str) -> u128 {
-        let half = |salt: u8| {
-            let mut h = std::hash::DefaultHasher::new();
-            salt.hash(&mut h);
-            name.hash(&mut h);
-            h.finish()
-        };
-        (u128::from(half(1)) << 64) | u128::from(half(2))
+        xxhash_rust::xxh3::xxh3_128(name.as_bytes())
     }
 
     pub fn first_row(&self, name_key: &str) -> Option<&u32> {

@@ -89,6 +89,9 @@ pub fn enum_value(cell: &Cell, allowed: &[&'static str]) -> Result<&'static str,
     };
     // Compared char by char, so the common, valid cell allocates nothing.
     let wanted = raw.trim();
+    if let Some(v) = allowed.iter().find(|v| **v == wanted) {
+        return Ok(v);
+    }
     if let Some(v) = allowed
         .iter()
         .find(|v| v.len() == wanted.len() && wanted.chars().map(fold).eq(v.chars()))
