@@ -164,6 +164,8 @@ pub fn target_types_for(entity: &str) -> &'static [&'static str] {
 pub const MAX_PERIODS: i64 = 100;
 pub const MAX_STREAK_LEVELS: usize = 10;
 
+/// One row of the table; positional so the table reads as a table.
+#[allow(clippy::too_many_arguments)]
 const fn col(
     col: Col,
     key: &'static str,

@@ -101,7 +101,9 @@ pub async fn post_all(
         }
     }
     let phase = progress.phase("posting", Some(todo.len() as u64));
-    let mut tasks: JoinSet<(usize, Result<(Posted, bool), Stop>)> = JoinSet::new();
+    // Each task answers with its row index and what happened (the bool: found by reconciling).
+    type Done = (usize, Result<(Posted, bool), Stop>);
+    let mut tasks: JoinSet<Done> = JoinSet::new();
     let mut stop: Option<Stop> = None;
     let (mut created, mut existing, mut failed) = (0u64, 0u64, 0u64);
     let mut pending = todo.into_iter();

@@ -91,6 +91,7 @@ fn started_at() -> DateTime<Utc> {
 }
 
 /// Writes every report from outcomes held in memory (import), and prints the summary.
+#[allow(clippy::too_many_arguments)]
 pub fn write_reports(
     prepared: &Prepared,
     args: &SheetArgs,

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufReader, Cursor, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 
 use super::{Cells, RawRow, RowSource, SheetInfo, MAX_CELL_BYTES};
@@ -248,7 +248,7 @@ impl<R: Read> Read for CountingReader<R> {
 fn read_records<R: Read>(
     reader: &mut csv::Reader<R>,
     lines: &RefCell<LineIndex>,
-    path: &PathBuf,
+    path: &Path,
     emit: &mut dyn FnMut(RawRow) -> bool,
 ) -> Result<(), InputError> {
     // A spreadsheet row is a physical line, except that newlines inside quoted cells do not
@@ -276,7 +276,7 @@ fn read_records<R: Read>(
                 .find(|(_, f)| f.len() > MAX_CELL_BYTES)
             {
                 return Err(InputError::CellTooLarge {
-                    path: path.clone(),
+                    path: path.to_path_buf(),
                     row,
                     cell: cell_ref(i, row),
                     size: human_size(field.len()),

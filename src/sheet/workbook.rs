@@ -333,10 +333,9 @@ impl RowSource for XlsxSource {
                 }
             }
             check_size(&path, abs_row + 1, abs_col as usize, &value)?;
-            if current.as_ref().is_some_and(|(r, _)| *r != abs_row) {
-                if !flush(current.take(), emit) {
-                    return Ok(());
-                }
+            if current.as_ref().is_some_and(|(r, _)| *r != abs_row) && !flush(current.take(), emit)
+            {
+                return Ok(());
             }
             let values = &mut current.get_or_insert_with(|| (abs_row, Vec::new())).1;
             let col = abs_col as usize;
