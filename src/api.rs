@@ -124,7 +124,6 @@ pub struct Client {
     window: Mutex<(Instant, u32, u32)>,
     /// Every worker waits until this instant before sending: a 429 anywhere pauses everyone.
     paused_until: Mutex<Option<Instant>>,
-    pub requests: AtomicU64,
     stopped: AtomicBool,
 }
 
@@ -202,13 +201,8 @@ impl Client {
             adaptive,
             window: Mutex::new((Instant::now(), 0, 0)),
             paused_until: Mutex::new(None),
-            requests: AtomicU64::new(0),
             stopped: AtomicBool::new(false),
         })
-    }
-
-    pub fn base(&self) -> &Url {
-        &self.config.base_url
     }
 
     /// Waits for the shared limiter: a fixed rate if one was given, and any pause a 429 set.
@@ -301,7 +295,6 @@ impl Client {
     }
 
     async fn fetch_token(&self, key: &str, secret: &str) -> Result<Token, AttemptError> {
-        self.requests.fetch_add(1, Ordering::Relaxed);
         let resp = self
             .http
             .post(url(&self.config.base_url, "v3/oauth/token/generate"))
@@ -386,7 +379,6 @@ impl Client {
     ) -> Result<(StatusCode, Result<Value, reqwest::Error>), AttemptError> {
         self.wait_turn().await;
         let (name, value) = self.auth_header().await?;
-        self.requests.fetch_add(1, Ordering::Relaxed);
         let resp = request
             .header(name, value)
             .header(header::ACCEPT, "application/json")
@@ -660,8 +652,6 @@ fn transport_error(e: &reqwest::Error, may_commit: bool) -> AttemptError {
         connect,
     }
 }
-
-pub type SharedClient = Arc<Client>;
 
 #[cfg(test)]
 mod tests {

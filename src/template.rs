@@ -18,7 +18,7 @@ use rust_xlsxwriter::{
 
 use crate::columns::{ColumnDef, Kind, Need, COLUMNS, PERIOD_COLUMNS};
 use crate::error::InputError;
-use crate::sheet::{format_number, Value};
+use crate::sheet::Value;
 
 /// The main sheet's name: the one `validate` reads by default.
 pub const STREAKS_SHEET: &str = "streaks";
@@ -117,18 +117,8 @@ pub fn example_row() -> Vec<Value> {
 /// A cell value as CSV text: dates as `YYYY-MM-DD`, booleans as `TRUE`/`FALSE`.
 pub fn csv_text(value: &Value) -> String {
     match value {
-        Value::Empty | Value::FormulaNoValue => String::new(),
-        Value::Text(t) | Value::Error(t) => t.clone(),
-        Value::Int(i) => i.to_string(),
-        Value::Number(n) => format_number(*n),
-        Value::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
-        Value::Date(d) => {
-            if d.time() == chrono::NaiveTime::MIN {
-                d.format("%Y-%m-%d").to_string()
-            } else {
-                d.format("%Y-%m-%dT%H:%M:%S").to_string()
-            }
-        }
+        Value::FormulaNoValue => String::new(),
+        other => other.as_cell().display(),
     }
 }
 

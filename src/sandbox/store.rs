@@ -231,29 +231,26 @@ pub(crate) async fn write_loop(shared: Arc<Shared>) {
     let Some(p) = &shared.persist else { return };
     loop {
         p.wake.notified().await;
-        let (generation, text) = {
-            let store = lock(&shared.store);
-            (store.generation(), store.state_text())
-        };
-        let path = p.path.clone();
-        let result = tokio::task::spawn_blocking(move || write_atomically(&path, &text))
-            .await
-            .unwrap_or_else(|e| Err(io::Error::other(e.to_string())));
-        p.report(result);
-        p.written.send_replace(generation);
+        write_snapshot(&shared, p).await;
     }
 }
 
 /// The last write at shutdown, when something changed since the last one.
 pub(crate) async fn flush(shared: &Arc<Shared>) {
     let Some(p) = &shared.persist else { return };
+    let generation = lock(&shared.store).generation();
+    if generation == 0 || generation <= *p.written.borrow() {
+        return;
+    }
+    write_snapshot(shared, p).await;
+}
+
+/// Writes the store as it is now (off the async threads) and records which generation that was.
+async fn write_snapshot(shared: &Shared, p: &Persister) {
     let (generation, text) = {
         let store = lock(&shared.store);
         (store.generation(), store.state_text())
     };
-    if generation == 0 || generation <= *p.written.borrow() {
-        return;
-    }
     let path = p.path.clone();
     let result = tokio::task::spawn_blocking(move || write_atomically(&path, &text))
         .await

@@ -35,6 +35,23 @@ pub enum Value {
     FormulaNoValue,
 }
 
+impl Value {
+    /// The value as a cell (an empty text is an empty cell).
+    pub fn as_cell(&self) -> Cell<'_> {
+        match self {
+            Value::Empty => Cell::Empty,
+            Value::Text(t) if t.is_empty() => Cell::Empty,
+            Value::Text(t) => Cell::Text(Cow::Borrowed(t)),
+            Value::Int(i) => Cell::Int(*i),
+            Value::Number(n) => Cell::Number(*n),
+            Value::Bool(b) => Cell::Bool(*b),
+            Value::Date(d) => Cell::Date(*d),
+            Value::Error(e) => Cell::Error(e),
+            Value::FormulaNoValue => Cell::FormulaNoValue,
+        }
+    }
+}
+
 /// A cell as the validator sees it, borrowed from the row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell<'a> {
@@ -61,7 +78,8 @@ impl Cell<'_> {
                 if d.time() == chrono::NaiveTime::MIN {
                     d.format("%Y-%m-%d").to_string()
                 } else {
-                    d.format("%Y-%m-%d %H:%M:%S").to_string()
+                    // ISO, so a value written back out (the CSV template) reads in again.
+                    d.format("%Y-%m-%dT%H:%M:%S").to_string()
                 }
             }
             Cell::Error(e) => e.to_string(),
@@ -148,17 +166,7 @@ impl RawRow {
                 None | Some(b"") => Cell::Empty,
                 Some(bytes) => Cell::Text(decode_text(bytes)),
             },
-            Cells::Book(v) => match v.get(index) {
-                None | Some(Value::Empty) => Cell::Empty,
-                Some(Value::Text(t)) if t.is_empty() => Cell::Empty,
-                Some(Value::Text(t)) => Cell::Text(Cow::Borrowed(t)),
-                Some(Value::Int(i)) => Cell::Int(*i),
-                Some(Value::Number(n)) => Cell::Number(*n),
-                Some(Value::Bool(b)) => Cell::Bool(*b),
-                Some(Value::Date(d)) => Cell::Date(*d),
-                Some(Value::Error(e)) => Cell::Error(e),
-                Some(Value::FormulaNoValue) => Cell::FormulaNoValue,
-            },
+            Cells::Book(v) => v.get(index).map_or(Cell::Empty, Value::as_cell),
         }
     }
 
