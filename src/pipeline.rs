@@ -19,12 +19,10 @@ use crate::outcome::RowOutcome;
 use crate::periods::{self, PeriodsSheet};
 use crate::problem::{cell_ref, Code, Problem};
 use crate::progress::Progress;
-use crate::sheet::{self, RawRow, SheetInfo};
+use crate::sheet::{self, Batch, RawRow, SheetInfo};
 use crate::validate::{validate_row, Context};
 use crate::values::DateRules;
 
-/// Rows per batch: large enough to keep both cores busy, small enough to bound memory.
-const BATCH_ROWS: usize = 8192;
 /// Batches read ahead of validation.
 const BATCHES_AHEAD: usize = 4;
 
@@ -78,7 +76,7 @@ pub fn validate_file(
     let info = main.info().clone();
     let phase = progress.phase("validating", None);
 
-    let (tx, rx) = sync_channel::<Result<Vec<RawRow>, InputError>>(BATCHES_AHEAD);
+    let (tx, rx) = sync_channel::<Result<Batch, InputError>>(BATCHES_AHEAD);
     let mut summary = InputSummary {
         info: info.clone(),
         headers: Vec::new(),
@@ -95,26 +93,16 @@ pub fn validate_file(
 
     std::thread::scope(|scope| -> Result<(), InputError> {
         scope.spawn(move || {
-            let mut batch = Vec::with_capacity(BATCH_ROWS);
-            let result = main.read(&mut |row| {
-                batch.push(row);
-                if batch.len() == BATCH_ROWS {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
-                    return tx.send(Ok(full)).is_ok();
-                }
-                true
-            });
-            let _ = match result {
-                Ok(()) if !batch.is_empty() => tx.send(Ok(batch)),
-                Ok(()) => Ok(()),
-                Err(e) => tx.send(Err(e)),
-            };
+            let result = main.read_batches(&mut |batch| Ok(tx.send(Ok(batch)).is_ok()));
+            if let Err(e) = result {
+                let _ = tx.send(Err(e));
+            }
         });
 
         // The first rows: the header, which sets up the validation context.
         let mut first = Vec::new();
         for batch in rx.iter() {
-            let mut batch = batch?;
+            let mut batch = batch?.into_rows(path)?;
             if batch.is_empty() {
                 continue;
             }
@@ -145,12 +133,11 @@ pub fn validate_file(
 
         // Validation runs on its own thread (and rayon's), one batch ahead of the writing here,
         // so the cores validate the next batch while this one is written.
-        let (done_tx, done_rx) = sync_channel::<Result<Vec<RowOutcome>, InputError>>(2);
+        let (done_tx, done_rx) = sync_channel::<Result<Vec<Vec<RowOutcome>>, InputError>>(2);
         scope.spawn(move || {
-            let batches = std::iter::once(Ok(first)).chain(rx);
+            let batches = std::iter::once(Ok(Batch::Rows(first))).chain(rx);
             for batch in batches {
-                let validated =
-                    batch.map(|b| b.par_iter().map(|raw| validate_row(raw, ctx)).collect());
+                let validated = batch.and_then(|b| validate_batch(b, path, ctx));
                 let failed = validated.is_err();
                 if done_tx.send(validated).is_err() || failed {
                     return;
@@ -158,7 +145,7 @@ pub fn validate_file(
             }
         });
         for outcomes in done_rx {
-            for mut outcome in outcomes? {
+            for mut outcome in outcomes?.into_iter().flatten() {
                 summary.rows += 1;
                 flag_duplicate(&mut outcome, &mut first_row_of, ctx);
                 sink(outcome)?;
@@ -192,6 +179,31 @@ pub fn validate_file(
     }
     phase.finish(&format!("{} rows read and validated", summary.rows));
     Ok(summary)
+}
+
+/// Validates a batch on all cores: rows one by one, CSV blocks each parsed and validated whole.
+fn validate_batch(
+    batch: Batch,
+    path: &Path,
+    ctx: &Context,
+) -> Result<Vec<Vec<RowOutcome>>, InputError> {
+    match batch {
+        Batch::Rows(rows) => Ok(vec![rows
+            .par_iter()
+            .map(|raw| validate_row(raw, ctx))
+            .collect()]),
+        Batch::Csv(blocks) => blocks
+            .par_iter()
+            .map(|block| {
+                let mut outcomes = Vec::with_capacity(1024);
+                block.rows(path, &mut |raw| {
+                    outcomes.push(validate_row(raw, ctx));
+                    Ok(true)
+                })?;
+                Ok(outcomes)
+            })
+            .collect(),
+    }
 }
 
 /// The first row of every name seen, for the duplicate check. A million names kept as strings

@@ -1,14 +1,11 @@
 //! CSV input: UTF-8 (with or without BOM), Windows-1252 and UTF-16 (Excel's "Unicode text"),
 //! delimiter detected from the header line, quoted newlines, blank rows skipped but counted.
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{BufReader, Cursor, Read};
+use std::io::{Cursor, Read};
 use std::path::Path;
-use std::rc::Rc;
 
-use super::{Cells, RawRow, RowSource, SheetInfo, MAX_CELL_BYTES};
+use super::{Batch, Cells, RawRow, RowSource, SheetInfo, MAX_CELL_BYTES};
 use crate::error::{human_size, InputError};
 use crate::problem::cell_ref;
 
@@ -140,8 +137,33 @@ impl RowSource for CsvSource {
 
     fn read(self: Box<Self>, emit: &mut dyn FnMut(RawRow) -> bool) -> Result<(), InputError> {
         let path = self.info.path.clone();
+        let mut go_on = true;
+        self.read_batches(&mut |batch| {
+            let Batch::Csv(blocks) = batch else {
+                unreachable!("a CSV source sends blocks")
+            };
+            for block in &blocks {
+                block.rows(&path, &mut |row| {
+                    go_on = emit(row.take());
+                    Ok(go_on)
+                })?;
+                if !go_on {
+                    break;
+                }
+            }
+            Ok(go_on)
+        })
+    }
+
+    /// Cuts the stream into blocks of whole records without parsing them: parsing happens on
+    /// the validating cores, so this thread only reads and looks for record ends.
+    fn read_batches(
+        self: Box<Self>,
+        emit: &mut dyn FnMut(Batch) -> Result<bool, InputError>,
+    ) -> Result<(), InputError> {
+        let path = self.info.path.clone();
         let chained = Cursor::new(self.head).chain(self.file);
-        let input: Box<dyn Read> = if self.utf16 {
+        let mut input: Box<dyn Read> = if self.utf16 {
             Box::new(
                 encoding_rs_io::DecodeReaderBytesBuilder::new()
                     .bom_sniffing(true)
@@ -150,150 +172,314 @@ impl RowSource for CsvSource {
         } else {
             Box::new(chained)
         };
-        let lines = Rc::new(RefCell::new(LineIndex::default()));
-        let counted = CountingReader {
-            inner: input,
-            lines: lines.clone(),
-        };
+        let mut splitter = Splitter::new(self.delimiter, BLOCK_BYTES);
+        let mut blocks = Vec::with_capacity(BLOCKS_PER_BATCH);
+        loop {
+            let block = splitter
+                .next_block(&mut input)
+                .map_err(|source| InputError::Unreadable {
+                    path: path.clone(),
+                    source,
+                })?;
+            let last = block.as_ref().is_none_or(|b| b.cut);
+            blocks.extend(block);
+            if blocks.len() == BLOCKS_PER_BATCH || (last && !blocks.is_empty()) {
+                let full = std::mem::replace(&mut blocks, Vec::with_capacity(BLOCKS_PER_BATCH));
+                if !emit(Batch::Csv(full))? {
+                    return Ok(());
+                }
+            }
+            if last {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// About 700 rows of a typical sheet: blocks are the unit of parallel work.
+const BLOCK_BYTES: usize = 128 * 1024;
+/// Blocks sent together, so each hand-over between threads carries enough work.
+const BLOCKS_PER_BATCH: usize = 8;
+/// A record still open after this much text is not a record: an unclosed quote has swallowed
+/// the rest of the file. The block is sent as it is, and parsing it finds the oversized cell.
+const MAX_RECORD_BYTES: usize = 64 << 20;
+
+/// A run of whole CSV records, cut from the stream just after a line end.
+pub struct CsvBlock {
+    bytes: Vec<u8>,
+    /// The spreadsheet row of the block's first line.
+    first_row: u64,
+    delimiter: u8,
+    /// The block ends inside a record (see [`MAX_RECORD_BYTES`]).
+    cut: bool,
+}
+
+impl CsvBlock {
+    /// Calls `each` with every non-blank record, numbered as a spreadsheet numbers it, until it
+    /// returns false. The row's record buffer is reused for the next row unless `each` takes it.
+    ///
+    /// A spreadsheet row is a physical line, except that newlines inside quoted cells do not
+    /// start a row. The csv crate's own line numbers skip blank lines, and its byte positions
+    /// land inside a CRLF, so the lines are counted here.
+    pub fn rows(
+        &self,
+        path: &Path,
+        each: &mut dyn FnMut(&mut RawRow) -> Result<bool, InputError>,
+    ) -> Result<(), InputError> {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .delimiter(self.delimiter)
-            .buffer_capacity(256 * 1024)
-            .from_reader(BufReader::with_capacity(256 * 1024, counted));
-        read_records(&mut reader, &lines, &path, emit)
-    }
-}
-
-/// Counts the newlines of the stream before each record. The csv crate's own line numbers skip
-/// blank lines and its byte positions land inside a CRLF, while a spreadsheet shows every line as
-/// a row, so the tool counts the bytes itself. Each chunk read is kept only until the count has
-/// passed it (a few buffers).
-#[derive(Default)]
-struct LineIndex {
-    chunks: VecDeque<(u64, Vec<u8>)>,
-    /// Buffers of counted chunks, reused: fresh ones would be fresh pages the kernel must zero.
-    spare: Vec<Vec<u8>>,
-    read: u64,
-    counted_to: u64,
-    newlines: u64,
-}
-
-impl LineIndex {
-    fn byte_at(&mut self, offset: u64) -> Option<u8> {
-        while let Some((start, bytes)) = self.chunks.front() {
-            if offset < start + bytes.len() as u64 {
-                return bytes.get((offset - start) as usize).copied();
+            .buffer_capacity(BLOCK_BYTES)
+            .from_reader(self.bytes.as_slice());
+        let bytes = &self.bytes;
+        let (mut newlines, mut counted_to, mut in_cells) = (0u64, 0usize, 0u64);
+        let mut row = RawRow {
+            row: 0,
+            cells: Cells::Csv(csv::ByteRecord::new()),
+        };
+        loop {
+            let mut record = match std::mem::replace(&mut row.cells, Cells::Book(Vec::new())) {
+                Cells::CsvText(r) => r.into_byte_record(),
+                Cells::Csv(r) => r,
+                Cells::Book(_) => csv::ByteRecord::new(),
+            };
+            let more = reader
+                .read_byte_record(&mut record)
+                .map_err(|e| csv_error(path, &e))?;
+            if !more {
+                break;
             }
-            self.recycle();
+            let offset = record.position().map_or(0, |p| p.byte()) as usize;
+            if offset > counted_to {
+                newlines += line_ends(&bytes[counted_to..offset], bytes.get(offset));
+                counted_to = offset;
+            }
+            while let Some(&b @ (b'\r' | b'\n')) = bytes.get(counted_to) {
+                newlines += u64::from(b == b'\n' || bytes.get(counted_to + 1) != Some(&b'\n'));
+                counted_to += 1;
+            }
+            row.row = u32::try_from(self.first_row + newlines - in_cells).unwrap_or(u32::MAX);
+            let inner: u64 = record.iter().map(|f| line_ends(f, None)).sum();
+            in_cells += inner;
+            if inner > 0 || record.as_slice().len() > MAX_CELL_BYTES || self.cut {
+                if let Some((i, field)) = record
+                    .iter()
+                    .enumerate()
+                    .find(|(_, f)| f.len() > MAX_CELL_BYTES)
+                {
+                    return Err(InputError::CellTooLarge {
+                        path: path.to_path_buf(),
+                        row: row.row,
+                        cell: cell_ref(i, row.row),
+                        size: human_size(field.len()),
+                        limit: human_size(MAX_CELL_BYTES),
+                    });
+                }
+            }
+            if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+                row.cells = Cells::Csv(record);
+                continue;
+            }
+            row.cells = match csv::StringRecord::from_byte_record(record) {
+                Ok(text) => Cells::CsvText(text),
+                Err(e) => Cells::Csv(e.into_byte_record()),
+            };
+            if !each(&mut row)? {
+                return Ok(());
+            }
         }
-        None
+        if self.cut {
+            return Err(InputError::MalformedCsv {
+                path: path.to_path_buf(),
+                row: u32::try_from(self.first_row).unwrap_or(u32::MAX),
+                detail: format!(
+                    "a record runs on for more than {} without ending; check for a quote (\") \
+                     that is never closed",
+                    human_size(MAX_RECORD_BYTES)
+                ),
+            });
+        }
+        Ok(())
     }
+}
 
-    fn recycle(&mut self) {
-        if let Some((_, buf)) = self.chunks.pop_front() {
-            self.spare.push(buf);
+/// Line ends in `bytes`: LF, CRLF and a lone CR (old Mac exports) count one each. `next` is the
+/// byte after the slice, if any.
+fn line_ends(bytes: &[u8], next: Option<&u8>) -> u64 {
+    memchr::memchr2_iter(b'\n', b'\r', bytes)
+        .filter(|&i| bytes[i] == b'\n' || bytes.get(i + 1).or(next) != Some(&b'\n'))
+        .count() as u64
+}
+
+/// Finds where records end without parsing them, following the csv crate's quoting rules: a
+/// quote opens a quoted cell only at the start of a cell; inside one, `""` is a quote and a lone
+/// `"` closes it; a line end outside quotes ends the record.
+struct Splitter {
+    delimiter: u8,
+    /// The size blocks are cut at (the first record end past it).
+    block_bytes: usize,
+    /// Bytes read and not yet sent.
+    buf: Vec<u8>,
+    /// How far `buf` has been scanned; `quoted` and `lines` hold at that point.
+    scanned: usize,
+    quoted: bool,
+    /// Line ends outside quotes in `buf[..scanned]`.
+    lines: u64,
+    /// Just after the last record end found in `buf`, and the line ends before it.
+    cut_at: usize,
+    lines_to_cut: u64,
+    /// The row of `buf[0]`.
+    row: u64,
+    eof: bool,
+}
+
+impl Splitter {
+    fn new(delimiter: u8, block_bytes: usize) -> Self {
+        Splitter {
+            delimiter,
+            block_bytes,
+            buf: Vec::new(),
+            scanned: 0,
+            quoted: false,
+            lines: 0,
+            cut_at: 0,
+            lines_to_cut: 0,
+            row: 1,
+            eof: false,
         }
     }
 
-    fn keep(&mut self, bytes: &[u8]) {
-        let mut buf = self.spare.pop().unwrap_or_default();
-        buf.clear();
-        buf.extend_from_slice(bytes);
-        self.chunks.push_back((self.read, buf));
-        self.read += bytes.len() as u64;
+    /// The next block, or None at the end of the input.
+    fn next_block(&mut self, input: &mut dyn Read) -> std::io::Result<Option<CsvBlock>> {
+        loop {
+            if self.cut_at > 0 && (self.buf.len() >= self.block_bytes || self.eof) {
+                return Ok(Some(self.take(self.cut_at, self.lines_to_cut, false)));
+            }
+            if self.eof {
+                if self.buf.is_empty() {
+                    return Ok(None);
+                }
+                let (end, lines) = (self.buf.len(), self.lines);
+                return Ok(Some(self.take(end, lines, false)));
+            }
+            if self.buf.len() > MAX_RECORD_BYTES {
+                let (end, lines) = (self.buf.len(), self.lines);
+                self.eof = true;
+                let block = self.take(end, lines, true);
+                self.buf.clear();
+                return Ok(Some(block));
+            }
+            self.fill(input)?;
+            self.scan();
+        }
     }
 
-    /// The 1-based physical line on which the record reported at `offset` starts. The reported
-    /// offset may precede blank lines and the tail of the previous line end, so those are
-    /// stepped over first. Records must be asked in order.
-    fn line_of_record(&mut self, offset: u64) -> u64 {
-        while self.counted_to < offset {
-            let Some((start, bytes)) = self.chunks.front() else {
+    /// Reads until the buffer holds a block's worth past the last cut, or the input ends.
+    fn fill(&mut self, input: &mut dyn Read) -> std::io::Result<()> {
+        let want = if self.buf.len() < self.block_bytes {
+            self.block_bytes
+        } else {
+            self.buf.len() + self.block_bytes
+        };
+        let mut len = self.buf.len();
+        self.buf.resize(want, 0);
+        while len < want {
+            match input.read(&mut self.buf[len..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.buf.truncate(len);
+        Ok(())
+    }
+
+    fn scan(&mut self) {
+        let buf = &self.buf;
+        let mut i = self.scanned;
+        while i < buf.len() {
+            if self.quoted {
+                let Some(p) = memchr::memchr(b'"', &buf[i..]) else {
+                    i = buf.len();
+                    break;
+                };
+                let q = i + p;
+                match buf.get(q + 1) {
+                    // Whether the quote closes the cell depends on the next byte: wait for it.
+                    None if !self.eof => {
+                        i = q;
+                        break;
+                    }
+                    Some(b'"') => i = q + 2,
+                    _ => {
+                        self.quoted = false;
+                        i = q + 1;
+                    }
+                }
+                continue;
+            }
+            let Some(p) = memchr::memchr3(b'"', b'\n', b'\r', &buf[i..]) else {
+                i = buf.len();
                 break;
             };
-            let end = start + bytes.len() as u64;
-            let from = (self.counted_to - start) as usize;
-            let to = (offset.min(end) - start) as usize;
-            self.newlines += bytes[from..to].iter().filter(|&&b| b == b'\n').count() as u64;
-            self.counted_to = start + to as u64;
-            if self.counted_to >= end {
-                self.recycle();
+            let q = i + p;
+            match buf[q] {
+                b'"' => {
+                    // `buf` starts just after a line end (or at the start of the input).
+                    let starts_cell = q == 0 || matches!(buf[q - 1], b'\n' | b'\r')
+                        || buf[q - 1] == self.delimiter;
+                    self.quoted = starts_cell;
+                    i = q + 1;
+                }
+                b'\n' => {
+                    self.lines += 1;
+                    i = q + 1;
+                    self.cut_at = i;
+                    self.lines_to_cut = self.lines;
+                }
+                _ => match buf.get(q + 1) {
+                    None if !self.eof => {
+                        i = q;
+                        break;
+                    }
+                    // A CRLF ends at its `\n`.
+                    Some(b'\n') => i = q + 1,
+                    // A lone CR (old Mac files) ends a record too.
+                    _ => {
+                        self.lines += 1;
+                        i = q + 1;
+                        self.cut_at = i;
+                        self.lines_to_cut = self.lines;
+                    }
+                },
             }
         }
-        while let Some(b @ (b'\r' | b'\n')) = self.byte_at(self.counted_to) {
-            self.newlines += u64::from(b == b'\n');
-            self.counted_to += 1;
-        }
-        self.newlines + 1
+        self.scanned = i;
     }
-}
 
-/// Feeds every byte the csv reader reads into the [`LineIndex`].
-struct CountingReader<R> {
-    inner: R,
-    lines: Rc<RefCell<LineIndex>>,
-}
-
-impl<R: Read> Read for CountingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n > 0 {
-            self.lines.borrow_mut().keep(&buf[..n]);
-        }
-        Ok(n)
-    }
-}
-
-fn read_records<R: Read>(
-    reader: &mut csv::Reader<R>,
-    lines: &RefCell<LineIndex>,
-    path: &Path,
-    emit: &mut dyn FnMut(RawRow) -> bool,
-) -> Result<(), InputError> {
-    // A spreadsheet row is a physical line, except that newlines inside quoted cells do not
-    // start a row: those are subtracted.
-    let mut newlines_in_cells: u64 = 0;
-    let mut scratch = csv::ByteRecord::new();
-    loop {
-        // Read into one reused record and send an exact-size copy: no growing per row.
-        let more = reader
-            .read_byte_record(&mut scratch)
-            .map_err(|e| csv_error(path, &e))?;
-        if !more {
-            return Ok(());
-        }
-        let record = scratch.clone();
-        let offset = record.position().map(|p| p.byte()).unwrap_or(0);
-        let line = lines.borrow_mut().line_of_record(offset);
-        let row = u32::try_from(line - newlines_in_cells).unwrap_or(u32::MAX);
-        let inner = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
-        newlines_in_cells += inner;
-        if inner > 0 || record.as_slice().len() > MAX_CELL_BYTES {
-            if let Some((i, field)) = record
-                .iter()
-                .enumerate()
-                .find(|(_, f)| f.len() > MAX_CELL_BYTES)
-            {
-                return Err(InputError::CellTooLarge {
-                    path: path.to_path_buf(),
-                    row,
-                    cell: cell_ref(i, row),
-                    size: human_size(field.len()),
-                    limit: human_size(MAX_CELL_BYTES),
-                });
-            }
-        }
-        if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
-            continue;
-        }
-        let cells = match csv::StringRecord::from_byte_record(record) {
-            Ok(text) => Cells::CsvText(text),
-            Err(e) => Cells::Csv(e.into_byte_record()),
+    /// Sends `buf[..end]` as a block and keeps the rest.
+    fn take(&mut self, end: usize, lines: u64, cut: bool) -> CsvBlock {
+        let mut rest = Vec::with_capacity(self.block_bytes);
+        rest.extend_from_slice(&self.buf[end..]);
+        let mut bytes = std::mem::replace(&mut self.buf, rest);
+        bytes.truncate(end);
+        let block = CsvBlock {
+            bytes,
+            first_row: self.row,
+            delimiter: self.delimiter,
+            cut,
         };
-        if !emit(RawRow { row, cells }) {
-            return Ok(());
-        }
+        self.row += lines;
+        self.scanned -= end.min(self.scanned);
+        self.lines -= lines;
+        self.cut_at = 0;
+        self.lines_to_cut = 0;
+        block
     }
 }
 
@@ -334,6 +520,78 @@ mod tests {
             detect_delimiter(b"name|frequency_type|total_periods\n"),
             b'|'
         );
+    }
+
+    /// Every row of `text` (number and cells) as blocks of about `block_bytes` give them.
+    fn rows_in_blocks(text: &[u8], block_bytes: usize) -> Vec<(u32, Vec<Vec<u8>>)> {
+        let mut splitter = Splitter::new(b',', block_bytes);
+        let mut input = text;
+        let mut rows = Vec::new();
+        while let Some(block) = splitter.next_block(&mut input).unwrap() {
+            block
+                .rows(Path::new("t.csv"), &mut |row| {
+                    let cells = (0..row.len())
+                        .map(|i| row.get(i).display().into_bytes())
+                        .collect();
+                    rows.push((row.row, cells));
+                    Ok(true)
+                })
+                .unwrap();
+        }
+        rows
+    }
+
+    #[test]
+    fn rows_are_numbered_as_a_spreadsheet_shows_them() {
+        let text = b"h1,h2\r\n\r\na,\"two\r\nlines\"\r\nb,c\n\n\n\"x\"\"y\",z\rlone,cr\n";
+        let rows = rows_in_blocks(text, 1 << 20);
+        let numbered: Vec<(u32, Vec<&str>)> = rows
+            .iter()
+            .map(|(n, c)| (*n, c.iter().map(|b| std::str::from_utf8(b).unwrap()).collect()))
+            .collect();
+        assert_eq!(
+            numbered,
+            vec![
+                (1, vec!["h1", "h2"]),
+                (3, vec!["a", "two\r\nlines"]),
+                (4, vec!["b", "c"]),
+                (7, vec!["x\"y", "z"]),
+                (8, vec!["lone", "cr"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_lone_cr_in_a_cell_is_not_a_row() {
+        let rows = rows_in_blocks(b"a,\"x\r\",\"\ny\"\rb\r\nc", 3);
+        let numbers: Vec<u32> = rows.iter().map(|r| r.0).collect();
+        assert_eq!(numbers, vec![1, 2, 3]);
+    }
+
+    proptest::proptest! {
+        /// Cutting the text into blocks anywhere a record ends (even one byte at a time) changes
+        /// no row and no row number, whatever mix of quotes, line ends and stray quotes it holds.
+        #[test]
+        fn blocks_cut_only_between_records(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::string::string_regex("[a-z ]{0,6}").unwrap(),
+                    proptest::strategy::Just(",".to_string()),
+                    proptest::strategy::Just("\"".to_string()),
+                    proptest::strategy::Just("\"\"".to_string()),
+                    proptest::strategy::Just("\n".to_string()),
+                    proptest::strategy::Just("\r\n".to_string()),
+                    proptest::strategy::Just("\r".to_string()),
+                    proptest::strategy::Just("\"a,\nb\"".to_string()),
+                ],
+                0..60,
+            ),
+            block_bytes in 1usize..40,
+        ) {
+            let text = parts.concat();
+            let whole = rows_in_blocks(text.as_bytes(), 1 << 20);
+            proptest::prop_assert_eq!(rows_in_blocks(text.as_bytes(), block_bytes), whole);
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use chrono::NaiveDateTime;
 
 use crate::error::InputError;
 
-pub use csv_input::CsvSource;
+pub use csv_input::{CsvBlock, CsvSource};
 pub use workbook::{MAIN_SHEET, PERIODS_SHEET};
 
 /// A cell larger than this is treated as a broken file rather than a bad value: in practice it is
@@ -173,6 +173,14 @@ impl RawRow {
     pub fn is_blank(&self) -> bool {
         (0..self.len()).all(|i| self.get(i).is_blank())
     }
+
+    /// Moves the row out, leaving an empty one.
+    pub fn take(&mut self) -> RawRow {
+        RawRow {
+            row: self.row,
+            cells: std::mem::replace(&mut self.cells, Cells::Book(Vec::new())),
+        }
+    }
 }
 
 /// CSV bytes are UTF-8 when they decode as UTF-8; otherwise they are Excel's default export,
@@ -207,6 +215,63 @@ pub trait RowSource: Send {
     fn info(&self) -> &SheetInfo;
     /// Calls `emit` for each non-blank row in order; stops early when `emit` returns false.
     fn read(self: Box<Self>, emit: &mut dyn FnMut(RawRow) -> bool) -> Result<(), InputError>;
+
+    /// The rows in batches, for the pipeline; stops early when `emit` returns false. A source
+    /// whose rows are cheap to cut but costly to parse (CSV) sends them unparsed.
+    fn read_batches(
+        self: Box<Self>,
+        emit: &mut dyn FnMut(Batch) -> Result<bool, InputError>,
+    ) -> Result<(), InputError> {
+        let mut batch = Vec::with_capacity(BATCH_ROWS);
+        let mut failed = None;
+        self.read(&mut |row| {
+            batch.push(row);
+            if batch.len() < BATCH_ROWS {
+                return true;
+            }
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+            emit(Batch::Rows(full)).unwrap_or_else(|e| {
+                failed = Some(e);
+                false
+            })
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if !batch.is_empty() {
+            emit(Batch::Rows(batch))?;
+        }
+        Ok(())
+    }
+}
+
+/// Rows per batch of a workbook: large enough to keep both cores busy, small enough to bound memory.
+const BATCH_ROWS: usize = 8192;
+
+/// Rows handed over together, in input order.
+pub enum Batch {
+    Rows(Vec<RawRow>),
+    /// CSV text cut at record ends, parsed where it is validated.
+    Csv(Vec<CsvBlock>),
+}
+
+impl Batch {
+    /// The batch's rows, parsed here.
+    pub fn into_rows(self, path: &Path) -> Result<Vec<RawRow>, InputError> {
+        match self {
+            Batch::Rows(rows) => Ok(rows),
+            Batch::Csv(blocks) => {
+                let mut rows = Vec::new();
+                for block in &blocks {
+                    block.rows(path, &mut |row| {
+                        rows.push(row.take());
+                        Ok(true)
+                    })?;
+                }
+                Ok(rows)
+            }
+        }
+    }
 }
 
 /// The file formats the tool reads.
