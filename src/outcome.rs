@@ -52,6 +52,19 @@ pub struct ApiError {
     pub message: String,
 }
 
+/// A name as compared for uniqueness (trimmed, lower case), kept as its 128-bit hash: a million
+/// names kept as strings cost ~140 bytes each, as hashes ~32, and the odds of two names
+/// colliding in a million rows are ~1e-26.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NameKey(u128);
+
+impl NameKey {
+    /// The key of a trimmed name.
+    pub fn of(name: &str) -> Self {
+        NameKey(xxhash_rust::xxh3::xxh3_128(name.to_lowercase().as_bytes()))
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RowOutcome {
     /// Shared by every row of a sheet: one allocation per sheet, not per row.
@@ -68,12 +81,13 @@ pub struct RowOutcome {
     /// The server preview's verdict (dry run with credentials or `--sandbox`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
-    /// The request body, for valid rows.
+    /// The request body, for valid rows (boxed: outcomes are moved between threads, and most
+    /// runs have no body to carry).
     #[serde(skip)]
-    pub payload: Option<TargetGroup>,
-    /// The name as compared for uniqueness (trimmed, lower case).
+    pub payload: Option<Box<TargetGroup>>,
+    /// The name as compared for uniqueness; None when the row has no name.
     #[serde(skip)]
-    pub name_key: String,
+    pub name_key: Option<NameKey>,
     /// The row's cells as read, kept only when a workbook report needs them.
     #[serde(skip)]
     pub cells: Option<Vec<Value>>,
@@ -97,7 +111,7 @@ impl RowOutcome {
             attempts: 0,
             plan: None,
             payload: None,
-            name_key: String::new(),
+            name_key: None,
             cells: None,
             is_period_row: false,
         }

@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use crate::columns::{pdef, Kind, PCol, MAX_PERIODS, PERIOD_COLUMNS};
 use crate::error::InputError;
 use crate::header::{map_columns, ColumnMap};
-use crate::outcome::RowOutcome;
+use crate::outcome::{NameKey, RowOutcome};
 use crate::payload::Period;
 use crate::problem::{cell_ref, Code, Problem};
 use crate::sheet::{RawRow, SheetInfo, Value};
@@ -176,12 +176,14 @@ pub struct PeriodsSheet {
 }
 
 impl PeriodsSheet {
-    pub fn mentions(&self, key: &str) -> bool {
-        // Most sheets have no explicit periods: no hashing then.
+    /// Whether the sheet has rows for the streak `name` (trimmed).
+    pub fn mentions(&self, name: &str) -> bool {
+        // Most sheets have no explicit periods: no lower-casing or hashing then.
         if self.by_name.is_empty() && self.broken.is_empty() {
             return false;
         }
-        self.by_name.contains_key(key) || self.broken.contains_key(key)
+        let key = name.to_lowercase();
+        self.by_name.contains_key(&key) || self.broken.contains_key(&key)
     }
 
     /// Period rows whose streak is not in the main sheet: each is an error on its own row.
@@ -189,7 +191,7 @@ impl PeriodsSheet {
         let mut out: Vec<RowOutcome> = self
             .by_name
             .iter()
-            .filter(|(k, _)| !names.contains(k))
+            .filter(|(k, _)| !names.contains(NameKey::of(k)))
             .flat_map(|(_, specs)| specs.iter())
             .filter_map(|p| p.source.as_ref())
             .map(|src| {

@@ -15,7 +15,7 @@ use crate::columns::{def, Col, COLUMNS};
 use crate::error::InputError;
 use crate::header::map_columns_mapped;
 use crate::mapping::Mapping;
-use crate::outcome::RowOutcome;
+use crate::outcome::{NameKey, RowOutcome};
 use crate::periods::{self, PeriodsSheet};
 use crate::problem::{cell_ref, Code, Problem};
 use crate::progress::Progress;
@@ -206,11 +206,10 @@ fn validate_batch(
     }
 }
 
-/// The first row of every name seen, for the duplicate check. A million names kept as strings
-/// cost ~140 bytes each; kept as 128-bit hashes (collision odds ~1e-26 for a million rows) they
-/// cost ~32, so memory stays close to flat as files grow.
+/// The first row of every name seen, for the duplicate check: one hash and one row number per
+/// name, so memory stays close to flat as files grow.
 #[derive(Default)]
-pub struct NameIndex(HashMap<u128, u32, BuildHasherDefault<PreHashed>>);
+pub struct NameIndex(HashMap<NameKey, u32, BuildHasherDefault<PreHashed>>);
 
 /// The keys are hashes already: hashing them again would only cost time.
 #[derive(Default)]
@@ -231,50 +230,35 @@ impl Hasher for PreHashed {
 }
 
 impl NameIndex {
-    fn key(name: &str) -> u128 {
-        xxhash_rust::xxh3::xxh3_128(name.as_bytes())
-    }
-
-    pub fn first_row(&self, name_key: &str) -> Option<&u32> {
-        self.0.get(&Self::key(name_key))
-    }
-
-    fn insert(&mut self, name_key: &str, row: u32) {
-        self.0.insert(Self::key(name_key), row);
-    }
-
-    pub fn contains(&self, name_key: &str) -> bool {
-        self.0.contains_key(&Self::key(name_key))
+    pub fn contains(&self, key: NameKey) -> bool {
+        self.0.contains_key(&key)
     }
 }
 
 /// Names are unique ignoring case: the later row is the one reported, naming the first.
 fn flag_duplicate(outcome: &mut RowOutcome, first_row_of: &mut NameIndex, ctx: &Context) {
-    if outcome.name_key.is_empty() {
+    let Some(key) = outcome.name_key else {
+        return;
+    };
+    let first = *first_row_of.0.entry(key).or_insert(outcome.row);
+    if first == outcome.row {
         return;
     }
-    match first_row_of.first_row(&outcome.name_key) {
-        Some(&first) => {
-            let at = ctx
-                .map
-                .position(Col::Name as usize)
-                .map(|p| cell_ref(p, outcome.row))
-                .unwrap_or_default();
-            outcome.push(Problem {
-                column: def(Col::Name).key.to_string(),
-                cell: at,
-                value: outcome.name.clone(),
-                code: Code::DuplicateName,
-                message: format!(
-                    "the name is already used by row {first} (names are compared ignoring case)"
-                ),
-                hint: Some("give each streak its own name".into()),
-            });
-        }
-        None => {
-            first_row_of.insert(&outcome.name_key, outcome.row);
-        }
-    }
+    let at = ctx
+        .map
+        .position(Col::Name as usize)
+        .map(|p| cell_ref(p, outcome.row))
+        .unwrap_or_default();
+    outcome.push(Problem {
+        column: def(Col::Name).key.to_string(),
+        cell: at,
+        value: outcome.name.clone(),
+        code: Code::DuplicateName,
+        message: format!(
+            "the name is already used by row {first} (names are compared ignoring case)"
+        ),
+        hint: Some("give each streak its own name".into()),
+    });
 }
 
 /// Explicit periods: the workbook's `periods` sheet, else `--periods FILE`, else a

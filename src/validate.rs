@@ -14,7 +14,7 @@ use crate::columns::{
 };
 use crate::header::ColumnMap;
 use crate::mapping::Mapping;
-use crate::outcome::RowOutcome;
+use crate::outcome::{NameKey, RowOutcome};
 use crate::payload::{
     DefaultValue, ExtendedFieldInfo, Filter, StreakLevel, Target, TargetGroup, ALWAYS_TRUE_JSON,
 };
@@ -262,10 +262,11 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
     let name = r.require(Col::Name, name, "").map(Cow::into_owned);
     if let Some(n) = &name {
         r.out.name = n.clone();
-        r.out.name_key = n.to_lowercase();
     } else if let Some(c) = r.cell(Col::Name) {
         r.out.name = c.display().trim().to_string();
-        r.out.name_key = r.out.name.to_lowercase();
+    }
+    if !r.out.name.is_empty() {
+        r.out.name_key = Some(NameKey::of(&r.out.name));
     }
     let description = r.text(Col::Description).ok();
     let active = r.boolean(Col::Active);
@@ -293,7 +294,7 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
         _ => ctx.default_zone,
     };
     let custom = frequency_type == Some("CUSTOM");
-    let explicit = ctx.periods.mentions(&r.out.name_key);
+    let explicit = ctx.periods.mentions(&r.out.name);
     let needs_generated = !custom && !explicit;
     let why_generated = " (the periods are generated from it unless frequency_type is CUSTOM)";
 
@@ -583,7 +584,7 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
             })
             .collect(),
     };
-    r.out.payload = Some(body);
+    r.out.payload = Some(Box::new(body));
     r.out
 }
 
@@ -627,7 +628,7 @@ fn explicit_periods(
     custom: bool,
     total: Option<i64>,
 ) -> Option<Vec<PeriodSpec>> {
-    let key = r.out.name_key.clone();
+    let key = r.out.name.to_lowercase();
     if key.is_empty() {
         return None;
     }

@@ -16,6 +16,10 @@ pub struct JsonReport {
     path: PathBuf,
     out: BufWriter<File>,
     rows: u64,
+    /// The line being written, reused.
+    line: Vec<u8>,
+    /// The last sheet name seen and its JSON form: every row of a sheet shares it.
+    sheet: (std::sync::Arc<str>, String),
 }
 
 impl JsonReport {
@@ -34,14 +38,23 @@ impl JsonReport {
             path: path.to_path_buf(),
             out,
             rows: 0,
+            line: Vec::with_capacity(512),
+            sheet: ("".into(), json("")),
         })
     }
 
     pub fn row(&mut self, o: &RowOutcome) -> Result<(), InputError> {
-        let sep: &[u8] = if self.rows == 0 { b"\n" } else { b",\n" };
+        self.line.clear();
+        self.line
+            .extend_from_slice(if self.rows == 0 { b"\n" } else { b",\n" });
         self.rows += 1;
-        self.out.write_all(sep).map_err(write_error(&self.path))?;
-        serde_json::to_writer(&mut self.out, o).map_err(|e| write_error(&self.path)(e.into()))
+        if !std::sync::Arc::ptr_eq(&self.sheet.0, &o.sheet) {
+            self.sheet = (o.sheet.clone(), json(&o.sheet));
+        }
+        write_row(&mut self.line, o, &self.sheet.1);
+        self.out
+            .write_all(&self.line)
+            .map_err(write_error(&self.path))
     }
 
     pub fn finish(
@@ -67,4 +80,98 @@ impl JsonReport {
 
 fn json(s: &str) -> String {
     serde_json::Value::from(s).to_string()
+}
+
+/// A row as serde would write it (a test holds the two equal), by hand because it is done for
+/// every row on the one writing thread: no field names escaped again and again, and the sheet
+/// name (`sheet_json`) escaped once per sheet.
+fn write_row(out: &mut Vec<u8>, o: &RowOutcome, sheet_json: &str) {
+    fn list<T: serde::Serialize>(out: &mut Vec<u8>, items: &[T]) {
+        if items.is_empty() {
+            out.extend_from_slice(b"[]");
+        } else {
+            serde_json::to_writer(&mut *out, items).expect("serializing to memory cannot fail");
+        }
+    }
+    fn int(out: &mut Vec<u8>, n: Option<impl itoa::Integer>) {
+        match n {
+            Some(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+    out.extend_from_slice(b"{\"sheet\":");
+    out.extend_from_slice(sheet_json.as_bytes());
+    out.extend_from_slice(b",\"row\":");
+    int(out, Some(o.row));
+    out.extend_from_slice(b",\"name\":");
+    serde_json::to_writer(&mut *out, &o.name).expect("serializing to memory cannot fail");
+    out.extend_from_slice(b",\"status\":\"");
+    out.extend_from_slice(o.status.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"errors\":");
+    list(out, &o.errors);
+    out.extend_from_slice(b",\"warnings\":");
+    list(out, &o.warnings);
+    out.extend_from_slice(b",\"target_group_id\":");
+    int(out, o.target_group_id);
+    out.extend_from_slice(b",\"http_status\":");
+    int(out, o.http_status);
+    out.extend_from_slice(b",\"api_errors\":");
+    list(out, &o.api_errors);
+    out.extend_from_slice(b",\"attempts\":");
+    int(out, Some(o.attempts));
+    if let Some(plan) = o.plan {
+        out.extend_from_slice(b",\"plan\":");
+        serde_json::to_writer(&mut *out, &plan).expect("serializing to memory cannot fail");
+    }
+    out.push(b'}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::{ApiError, Plan, Status};
+    use crate::problem::{Code, Problem};
+
+    #[test]
+    fn rows_are_written_as_serde_writes_them() {
+        let sheet: std::sync::Arc<str> = "Streaks \"Q3\" ünï".into();
+        let valid = RowOutcome::new(&sheet, 2);
+        let mut invalid = RowOutcome::new(&sheet, 3);
+        invalid.name = "Caf\u{e9} \"quoted\"\n\t\u{1}".into();
+        invalid.push(Problem {
+            column: "frequency".into(),
+            cell: "G3".into(),
+            value: "x".into(),
+            code: Code::InvalidNumber,
+            message: "not a number".into(),
+            hint: Some("write a whole number".into()),
+        });
+        invalid.push(Problem {
+            column: "name".into(),
+            cell: "A3".into(),
+            value: " a ".into(),
+            code: Code::Trimmed,
+            message: "trimmed".into(),
+            hint: None,
+        });
+        let mut created = RowOutcome::new(&sheet, u32::MAX);
+        created.status = Status::Created;
+        created.target_group_id = Some(i64::MIN);
+        created.http_status = Some(200);
+        created.attempts = 3;
+        created.api_errors = vec![ApiError {
+            code: 310069,
+            message: "exists".into(),
+        }];
+        let mut planned = RowOutcome::new(&sheet, 9);
+        planned.plan = Some(Plan::Exists);
+        for o in [valid, invalid, created, planned] {
+            let mut line = Vec::new();
+            write_row(&mut line, &o, &json(&o.sheet));
+            assert_eq!(
+                String::from_utf8(line).unwrap(),
+                serde_json::to_string(&o).unwrap()
+            );
+        }
+    }
 }

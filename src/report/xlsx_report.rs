@@ -269,7 +269,7 @@ impl XlsxReport {
             .filter(|o| !o.is_period_row && matches!(o.status, Status::Invalid | Status::Failed))
         {
             r += 1;
-            retried.insert(o.name_key.as_str());
+            retried.extend(o.name_key);
             let Some(cells) = &o.cells else { continue };
             for (i, src) in source_of.iter().enumerate() {
                 if let Some(v) = src.and_then(|s| cells.get(s)) {
@@ -292,7 +292,7 @@ impl XlsxReport {
         for (_, cells) in summary
             .period_rows
             .iter()
-            .filter(|(key, _)| retried.contains(key.as_str()))
+            .filter(|(key, _)| retried.contains(&crate::outcome::NameKey::of(key)))
         {
             r += 1;
             for (i, v) in cells.iter().enumerate() {
