@@ -210,6 +210,8 @@ pub struct CsvBlock {
     /// The spreadsheet row of the block's first line.
     first_row: u64,
     delimiter: u8,
+    /// No blank line and no lone CR: the block's records are its rows, one after the other.
+    simple: bool,
     /// The block ends inside a record (see [`MAX_RECORD_BYTES`]).
     cut: bool,
 }
@@ -232,8 +234,8 @@ impl CsvBlock {
             .delimiter(self.delimiter)
             .buffer_capacity(BLOCK_BYTES)
             .from_reader(self.bytes.as_slice());
-        let bytes = &self.bytes;
-        let (mut newlines, mut counted_to, mut in_cells) = (0u64, 0usize, 0u64);
+        let mut lines = LineCount::default();
+        let mut records = 0u64;
         let mut row = RawRow {
             row: 0,
             cells: Cells::Csv(csv::ByteRecord::new()),
@@ -250,19 +252,15 @@ impl CsvBlock {
             if !more {
                 break;
             }
-            let offset = record.position().map_or(0, |p| p.byte()) as usize;
-            if offset > counted_to {
-                newlines += line_ends(&bytes[counted_to..offset], bytes.get(offset));
-                counted_to = offset;
-            }
-            while let Some(&b @ (b'\r' | b'\n')) = bytes.get(counted_to) {
-                newlines += u64::from(b == b'\n' || bytes.get(counted_to + 1) != Some(&b'\n'));
-                counted_to += 1;
-            }
-            row.row = u32::try_from(self.first_row + newlines - in_cells).unwrap_or(u32::MAX);
-            let inner: u64 = record.iter().map(|f| line_ends(f, None)).sum();
-            in_cells += inner;
-            if inner > 0 || record.as_slice().len() > MAX_CELL_BYTES || self.cut {
+            // In a block without blank lines or lone CRs (nearly all), each record is one row.
+            let line = if self.simple {
+                records
+            } else {
+                lines.before(&record, &self.bytes)
+            };
+            records += 1;
+            row.row = u32::try_from(self.first_row + line).unwrap_or(u32::MAX);
+            if record.as_slice().len() > MAX_CELL_BYTES || self.cut {
                 if let Some((i, field)) = record
                     .iter()
                     .enumerate()
@@ -304,12 +302,57 @@ impl CsvBlock {
     }
 }
 
+/// Counts the rows of a block record by record, for blocks with blank lines or lone CRs.
+#[derive(Default)]
+struct LineCount {
+    /// Line ends in the block before `counted_to`.
+    newlines: u64,
+    counted_to: usize,
+    /// Line ends inside the cells of the records read: they do not start a row.
+    in_cells: u64,
+}
+
+impl LineCount {
+    /// Rows of the block before `record`, which must come after the last one asked about. The
+    /// reported position may precede blank lines and the tail of the previous line end, so those
+    /// are stepped over first.
+    fn before(&mut self, record: &csv::ByteRecord, bytes: &[u8]) -> u64 {
+        let offset = record.position().map_or(0, |p| p.byte()) as usize;
+        if offset > self.counted_to {
+            self.newlines += line_ends(&bytes[self.counted_to..offset], bytes.get(offset));
+            self.counted_to = offset;
+        }
+        while let Some(&b @ (b'\r' | b'\n')) = bytes.get(self.counted_to) {
+            self.newlines +=
+                u64::from(b == b'\n' || bytes.get(self.counted_to + 1) != Some(&b'\n'));
+            self.counted_to += 1;
+        }
+        let line = self.newlines - self.in_cells;
+        // Per cell: a CR at the end of one cell and an LF at the start of the next are two.
+        self.in_cells += record.iter().map(|f| line_ends(f, None)).sum::<u64>();
+        line
+    }
+}
+
 /// Line ends in `bytes`: LF, CRLF and a lone CR (old Mac exports) count one each. `next` is the
 /// byte after the slice, if any.
 fn line_ends(bytes: &[u8], next: Option<&u8>) -> u64 {
     memchr::memchr2_iter(b'\n', b'\r', bytes)
         .filter(|&i| bytes[i] == b'\n' || bytes.get(i + 1).or(next) != Some(&b'\n'))
         .count() as u64
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests set it to count every block's lines the slow way, to check the fast way against it.
+    static FORCE_COUNT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn force_count() -> bool {
+    #[cfg(test)]
+    return FORCE_COUNT.get();
+    #[cfg(not(test))]
+    false
 }
 
 /// Finds where records end without parsing them, following the csv crate's quoting rules: a
@@ -331,6 +374,10 @@ struct Splitter {
     lines_to_cut: u64,
     /// The row of `buf[0]`.
     row: u64,
+    /// Just after the last line end outside quotes, and where the last blank line or lone CR
+    /// (which make a block's rows differ from its records) is.
+    line_start: usize,
+    irregular: Option<usize>,
     eof: bool,
 }
 
@@ -346,6 +393,8 @@ impl Splitter {
             cut_at: 0,
             lines_to_cut: 0,
             row: 1,
+            line_start: 0,
+            irregular: None,
             eof: false,
         }
     }
@@ -437,6 +486,11 @@ impl Splitter {
                     i = q + 1;
                 }
                 b'\n' => {
+                    let content = &buf[self.line_start..q];
+                    if content.is_empty() || content == b"\r" {
+                        self.irregular = Some(q);
+                    }
+                    self.line_start = q + 1;
                     self.lines += 1;
                     i = q + 1;
                     self.cut_at = i;
@@ -451,6 +505,8 @@ impl Splitter {
                     Some(b'\n') => i = q + 1,
                     // A lone CR (old Mac files) ends a record too.
                     _ => {
+                        self.irregular = Some(q);
+                        self.line_start = q + 1;
                         self.lines += 1;
                         i = q + 1;
                         self.cut_at = i;
@@ -472,8 +528,11 @@ impl Splitter {
             bytes,
             first_row: self.row,
             delimiter: self.delimiter,
+            simple: self.irregular.is_none_or(|at| at >= end) && !force_count(),
             cut,
         };
+        self.irregular = self.irregular.and_then(|at| at.checked_sub(end));
+        self.line_start = self.line_start.saturating_sub(end);
         self.row += lines;
         self.scanned -= end.min(self.scanned);
         self.lines -= lines;
@@ -524,6 +583,13 @@ mod tests {
 
     /// Every row of `text` (number and cells) as blocks of about `block_bytes` give them.
     fn rows_in_blocks(text: &[u8], block_bytes: usize) -> Vec<(u32, Vec<Vec<u8>>)> {
+        let fast = rows_counted(text, block_bytes, false);
+        assert_eq!(fast, rows_counted(text, block_bytes, true), "fast and slow row numbers differ");
+        fast
+    }
+
+    fn rows_counted(text: &[u8], block_bytes: usize, slow: bool) -> Vec<(u32, Vec<Vec<u8>>)> {
+        FORCE_COUNT.set(slow);
         let mut splitter = Splitter::new(b',', block_bytes);
         let mut input = text;
         let mut rows = Vec::new();
