@@ -102,9 +102,17 @@ pub fn validate_file(
         // The first rows: the header, which sets up the validation context.
         let mut first = Vec::new();
         for batch in rx.iter() {
-            let mut batch = batch?.into_rows(path)?;
+            let batch = batch?;
+            let bytes = batch.csv_bytes();
+            let mut batch = batch.into_rows(path)?;
             if batch.is_empty() {
                 continue;
+            }
+            // Sized once for the rows the file likely holds: growing a large index step by step
+            // would move every entry again at each step.
+            if let (Some(bytes), Ok(meta)) = (bytes, std::fs::metadata(path)) {
+                let rows = meta.len() as f64 * batch.len() as f64 / bytes.max(1) as f64;
+                first_row_of.0.reserve(rows as usize);
             }
             let header = batch.remove(0);
             let (map, warnings) =

@@ -259,9 +259,9 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
     }
 
     let name = r.text(Col::Name);
-    let name = r.require(Col::Name, name, "").map(Cow::into_owned);
+    let name = r.require(Col::Name, name, "");
     if let Some(n) = &name {
-        r.out.name = n.clone();
+        r.out.name = n.to_string();
     } else if let Some(c) = r.cell(Col::Name) {
         r.out.name = c.display().trim().to_string();
     }
@@ -351,8 +351,10 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
     let default_values = r.require(Col::DefaultValue, default_values, "");
     let expression = r.text(Col::Expression);
     let expression = or_default(expression, Cow::Borrowed("true"));
-    let expression_json = r.get(Col::ExpressionJson, values::json_object);
-    let expression_json = or_default(expression_json, ALWAYS_TRUE_JSON.to_string());
+    let expression_json = r.get(Col::ExpressionJson, |c| {
+        values::json_object(c).map(Cow::Owned)
+    });
+    let expression_json = or_default(expression_json, Cow::Borrowed(ALWAYS_TRUE_JSON));
 
     let event_name = r.text(Col::EventName);
     let event_name = if entity == Some("EVENT") {
@@ -544,7 +546,7 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
         _ => None,
     };
     let body = TargetGroup {
-        name: name.clone(),
+        name: name.to_string(),
         description: description.map(Cow::into_owned),
         active: active.unwrap_or(true),
         preferred_till_id: till,
@@ -558,7 +560,7 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
         time_zone_name: zone.map(|z| z.name().to_string()),
         periods: periods::to_wire(&specs, ctx.now.in_zone(zone)),
         targets: vec![Target {
-            name: target_name.map_or_else(|| name.clone(), Cow::into_owned),
+            name: target_name.map_or_else(|| name.to_string(), Cow::into_owned),
             active: true,
             description: String::new(),
             target_entity: entity.unwrap_or("ALTERNATE_CURRENCIES").into(),
@@ -566,7 +568,8 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
             event_name: event_name.map(Cow::into_owned),
             enrolment_method: enrolment.unwrap_or("TRANSACTION").into(),
             expression: expression.map_or_else(|| "true".into(), Cow::into_owned),
-            expression_json: expression_json.unwrap_or_else(|| ALWAYS_TRUE_JSON.into()),
+            expression_json: expression_json
+                .map_or_else(|| ALWAYS_TRUE_JSON.into(), Cow::into_owned),
             filters,
             target_milestone_triggers: Vec::new(),
             default_values: values

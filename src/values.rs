@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 
 use crate::header::closest;
 use crate::problem::Code;
-use crate::sheet::{format_number, Cell};
+use crate::sheet::{format_number, trim, Cell};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Issue {
@@ -63,12 +63,12 @@ pub fn trimmed(cell: Cell<'_>) -> Result<(Cow<'_, str>, bool), Issue> {
     }
     Ok(match cell {
         Cell::Text(Cow::Borrowed(raw)) => {
-            let t = raw.trim();
+            let t = trim(&raw);
             (Cow::Borrowed(t), t.len() != raw.len())
         }
         other => {
             let raw = other.text();
-            let t = raw.trim();
+            let t = trim(&raw);
             (Cow::Owned(t.to_string()), t.len() != raw.len())
         }
     })
@@ -88,7 +88,7 @@ pub fn enum_value(cell: &Cell, allowed: &[&'static str]) -> Result<&'static str,
         }
     };
     // Compared char by char, so the common, valid cell allocates nothing.
-    let wanted = raw.trim();
+    let wanted = trim(&raw);
     if let Some(v) = allowed.iter().find(|v| **v == wanted) {
         return Ok(v);
     }
@@ -126,7 +126,7 @@ pub fn boolean(cell: &Cell) -> Result<bool, Issue> {
         _ => {}
     }
     let raw = cell.text();
-    let t = raw.trim();
+    let t = trim(&raw);
     let is = |words: [&str; 4]| words.iter().any(|w| w.eq_ignore_ascii_case(t));
     if is(["true", "yes", "y", "1"]) {
         return Ok(true);
@@ -142,12 +142,19 @@ pub fn boolean(cell: &Cell) -> Result<bool, Issue> {
 
 /// Text in plain decimal notation: digits, an optional sign and fraction; nothing else.
 fn plain_decimal(text: &str) -> bool {
-    let body = text.strip_prefix(['-', '+']).unwrap_or(text);
-    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    let body = text.strip_prefix(['-', '+']).unwrap_or(text).as_bytes();
+    let (int, frac) = split_dot(body);
     !int.is_empty()
-        && int.bytes().all(|b| b.is_ascii_digit())
-        && frac.bytes().all(|b| b.is_ascii_digit())
-        && !(body.contains('.') && frac.is_empty())
+        && int.iter().all(u8::is_ascii_digit)
+        && frac.is_none_or(|f| !f.is_empty() && f.iter().all(u8::is_ascii_digit))
+}
+
+/// The parts before and after the first `.` (numbers are short: a plain loop is quickest).
+fn split_dot(s: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match s.iter().position(|&b| b == b'.') {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    }
 }
 
 fn not_a_number(text: &str, whole: bool) -> Issue {
@@ -208,17 +215,18 @@ pub fn integer(cell: &Cell, min: i64, max: i64) -> Result<i64, Issue> {
         }
         _ => {
             let raw = cell.text();
-            let t = raw.trim();
+            let t = trim(&raw);
             if !plain_decimal(t) {
                 return Err(not_a_number(t, true));
             }
-            let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-            if frac.bytes().any(|b| b != b'0') {
+            let (int, frac) = split_dot(t.as_bytes());
+            if frac.is_some_and(|f| f.iter().any(|&b| b != b'0')) {
                 return Err(Issue::new(
                     Code::InvalidNumber,
                     format!("{t} is not a whole number"),
                 ));
             }
+            let int = std::str::from_utf8(int).expect("checked as ASCII digits");
             match int.parse::<i64>() {
                 Ok(v) => v,
                 Err(_) => {
@@ -252,7 +260,7 @@ pub fn amount(cell: &Cell) -> Result<f64, Issue> {
     let value = match cell {
         Cell::Int(i) => *i as f64,
         Cell::Number(n) => *n,
-        Cell::Text(t) => amount_text(t.trim())?,
+        Cell::Text(t) => amount_text(trim(t))?,
         _ => {
             return Err(Issue::new(
                 Code::InvalidNumber,
@@ -285,7 +293,7 @@ fn check_amount(value: f64) -> Result<f64, Issue> {
 
 /// The `;`-separated items of a text cell, trimmed, empty ones skipped (borrowed: no copies).
 fn items(text: &str) -> impl Iterator<Item = &str> {
-    text.split(';').map(str::trim).filter(|s| !s.is_empty())
+    text.split(';').map(trim).filter(|s| !s.is_empty())
 }
 
 /// `500` or `100;200;300`.
@@ -387,7 +395,7 @@ pub fn date(cell: &Cell, rules: &DateRules, zone: Option<Tz>) -> Result<NaiveDat
             Code::InvalidDate,
             format!("`{}` is not a date", cell.display()),
         )),
-        _ => date_text(cell.text().trim(), rules, zone),
+        _ => date_text(trim(&cell.text()), rules, zone),
     }
 }
 

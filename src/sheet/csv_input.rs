@@ -175,12 +175,13 @@ impl RowSource for CsvSource {
         let mut splitter = Splitter::new(self.delimiter, BLOCK_BYTES);
         let mut blocks = Vec::with_capacity(BLOCKS_PER_BATCH);
         loop {
-            let block = splitter
-                .next_block(&mut input)
-                .map_err(|source| InputError::Unreadable {
-                    path: path.clone(),
-                    source,
-                })?;
+            let block =
+                splitter
+                    .next_block(&mut input)
+                    .map_err(|source| InputError::Unreadable {
+                        path: path.clone(),
+                        source,
+                    })?;
             let last = block.as_ref().is_none_or(|b| b.cut);
             blocks.extend(block);
             if blocks.len() == BLOCKS_PER_BATCH || (last && !blocks.is_empty()) {
@@ -217,6 +218,14 @@ pub struct CsvBlock {
 }
 
 impl CsvBlock {
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
     /// Calls `each` with every non-blank record, numbered as a spreadsheet numbers it, until it
     /// returns false. The row's record buffer is reused for the next row unless `each` takes it.
     ///
@@ -480,7 +489,8 @@ impl Splitter {
             match buf[q] {
                 b'"' => {
                     // `buf` starts just after a line end (or at the start of the input).
-                    let starts_cell = q == 0 || matches!(buf[q - 1], b'\n' | b'\r')
+                    let starts_cell = q == 0
+                        || matches!(buf[q - 1], b'\n' | b'\r')
                         || buf[q - 1] == self.delimiter;
                     self.quoted = starts_cell;
                     i = q + 1;
@@ -584,7 +594,11 @@ mod tests {
     /// Every row of `text` (number and cells) as blocks of about `block_bytes` give them.
     fn rows_in_blocks(text: &[u8], block_bytes: usize) -> Vec<(u32, Vec<Vec<u8>>)> {
         let fast = rows_counted(text, block_bytes, false);
-        assert_eq!(fast, rows_counted(text, block_bytes, true), "fast and slow row numbers differ");
+        assert_eq!(
+            fast,
+            rows_counted(text, block_bytes, true),
+            "fast and slow row numbers differ"
+        );
         fast
     }
 
@@ -613,7 +627,12 @@ mod tests {
         let rows = rows_in_blocks(text, 1 << 20);
         let numbered: Vec<(u32, Vec<&str>)> = rows
             .iter()
-            .map(|(n, c)| (*n, c.iter().map(|b| std::str::from_utf8(b).unwrap()).collect()))
+            .map(|(n, c)| {
+                (
+                    *n,
+                    c.iter().map(|b| std::str::from_utf8(b).unwrap()).collect(),
+                )
+            })
             .collect();
         assert_eq!(
             numbered,
