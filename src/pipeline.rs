@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{sync_channel, Receiver};
 
 use chrono_tz::Tz;
 use rayon::prelude::*;
@@ -19,7 +19,7 @@ use crate::outcome::{NameKey, RowOutcome};
 use crate::periods::{self, PeriodsSheet};
 use crate::problem::{cell_ref, Code, Problem};
 use crate::progress::Progress;
-use crate::sheet::{self, Batch, RawRow, SheetInfo};
+use crate::sheet::{self, Batch, CsvBlock, RawRow, SheetInfo};
 use crate::validate::{validate_row, Context};
 use crate::values::DateRules;
 
@@ -139,21 +139,37 @@ pub fn validate_file(
             return Ok(());
         };
 
-        // Validation runs on its own thread (and rayon's), one batch ahead of the writing here,
-        // so the cores validate the next batch while this one is written.
-        let (done_tx, done_rx) = sync_channel::<Result<Vec<Vec<RowOutcome>>, InputError>>(2);
+        // Each piece of work (a CSV block, a batch of workbook rows) is a rayon task of its own,
+        // queued as soon as it is read, so the cores never wait for the slowest piece of a batch.
+        // Its outcomes come back through a channel of its own; those channels reach this thread
+        // in input order, so the rows are written in input order.
+        let (done_tx, done_rx) = sync_channel::<Receiver<Validated>>(PIECES_AHEAD);
         scope.spawn(move || {
             let batches = std::iter::once(Ok(Batch::Rows(first))).chain(rx);
-            for batch in batches {
-                let validated = batch.and_then(|b| validate_batch(b, path, ctx));
-                let failed = validated.is_err();
-                if done_tx.send(validated).is_err() || failed {
-                    return;
+            rayon::in_place_scope_fifo(|tasks| {
+                for batch in batches {
+                    let pieces = match batch {
+                        Ok(Batch::Rows(rows)) => vec![Piece::Rows(rows)],
+                        Ok(Batch::Csv(blocks)) => blocks.into_iter().map(Piece::Block).collect(),
+                        Err(e) => vec![Piece::Failed(e)],
+                    };
+                    for piece in pieces {
+                        let (tx, result) = sync_channel(1);
+                        if done_tx.send(result).is_err() {
+                            return;
+                        }
+                        tasks.spawn_fifo(move |_| {
+                            let _ = tx.send(piece.validate(path, ctx));
+                        });
+                    }
                 }
-            }
+            });
         });
-        for outcomes in done_rx {
-            for mut outcome in outcomes?.into_iter().flatten() {
+        for result in done_rx {
+            let outcomes = result
+                .recv()
+                .map_err(|_| InputError::Usage("a validation task stopped unexpectedly".into()))??;
+            for mut outcome in outcomes {
                 summary.rows += 1;
                 flag_duplicate(&mut outcome, &mut first_row_of, ctx);
                 sink(outcome)?;
@@ -190,27 +206,35 @@ pub fn validate_file(
 }
 
 /// Validates a batch on all cores: rows one by one, CSV blocks each parsed and validated whole.
-fn validate_batch(
-    batch: Batch,
-    path: &Path,
-    ctx: &Context,
-) -> Result<Vec<Vec<RowOutcome>>, InputError> {
-    match batch {
-        Batch::Rows(rows) => Ok(vec![rows
-            .par_iter()
-            .map(|raw| validate_row(raw, ctx))
-            .collect()]),
-        Batch::Csv(blocks) => blocks
-            .par_iter()
-            .map(|block| {
+type Validated = Result<Vec<RowOutcome>, InputError>;
+
+/// Pieces validated ahead of the writing: enough to keep the cores busy, few enough to bound memory.
+const PIECES_AHEAD: usize = 16;
+
+/// One unit of validation work.
+enum Piece {
+    /// Workbook rows: validated in parallel among themselves.
+    Rows(Vec<RawRow>),
+    /// CSV text: parsed and validated on one core.
+    Block(CsvBlock),
+    /// Reading failed here: the error takes the piece's place in the order.
+    Failed(InputError),
+}
+
+impl Piece {
+    fn validate(self, path: &Path, ctx: &Context) -> Validated {
+        match self {
+            Piece::Rows(rows) => Ok(rows.par_iter().map(|raw| validate_row(raw, ctx)).collect()),
+            Piece::Block(block) => {
                 let mut outcomes = Vec::with_capacity(1024);
                 block.rows(path, &mut |raw| {
                     outcomes.push(validate_row(raw, ctx));
                     Ok(true)
                 })?;
                 Ok(outcomes)
-            })
-            .collect(),
+            }
+            Piece::Failed(e) => Err(e),
+        }
     }
 }
 
