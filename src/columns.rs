@@ -78,6 +78,10 @@ pub enum Col {
     StreakLevels,
 }
 
+/// How many columns the template has.
+pub const COLUMN_COUNT: usize = Col::StreakLevels as usize + 1;
+const _: () = assert!(Col::StreakLevels as usize + 1 == COLUMN_COUNT);
+
 pub struct ColumnDef<C: 'static> {
     pub col: C,
     /// The template's header, snake_case.

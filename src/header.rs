@@ -13,6 +13,8 @@ use crate::sheet::RawRow;
 pub struct ColumnMap {
     /// Indexed like the table: the cell index of each column, if the sheet has it.
     positions: Vec<Option<usize>>,
+    /// Indexed by cell: the table index of the column the cell holds, if any.
+    by_cell: Vec<Option<usize>>,
     /// The header row as written, by cell index.
     pub headers: Vec<String>,
     pub header_row: u32,
@@ -25,6 +27,11 @@ impl ColumnMap {
 
     pub fn width(&self) -> usize {
         self.headers.len()
+    }
+
+    /// The table index of the column at cell index `cell`, if it is one of the table's.
+    pub fn column_at(&self, cell: usize) -> Option<usize> {
+        self.by_cell.get(cell).copied().flatten()
     }
 }
 
@@ -129,9 +136,16 @@ pub fn map_columns_mapped<C>(
             }
         })
         .collect();
+    let mut by_cell = vec![None; positions.iter().flatten().max().map_or(0, |&p| p + 1)];
+    for (t, p) in positions.iter().enumerate() {
+        if let Some(p) = *p {
+            by_cell[p] = Some(t);
+        }
+    }
     Ok((
         ColumnMap {
             positions,
+            by_cell,
             headers,
             header_row: header.row,
         },

@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 
 use crate::clock::Now;
 use crate::columns::{
-    def, target_types_for, Col, Kind, MAX_PERIODS, MAX_STREAK_LEVELS, STREAK_TRACKING_TYPES,
+    def, target_types_for, COLUMNS, COLUMN_COUNT, Col, Kind, MAX_PERIODS, MAX_STREAK_LEVELS, STREAK_TRACKING_TYPES,
 };
 use crate::header::ColumnMap;
 use crate::mapping::Mapping;
@@ -56,6 +56,8 @@ const BACKDATE_LIMIT: Months = Months::new(6);
 struct RowReader<'a> {
     raw: &'a RawRow,
     ctx: &'a Context,
+    /// Each template column's cell as [`RowReader::cell`] gives it, looked up once per row.
+    cells: [Option<Cell<'a>>; COLUMN_COUNT],
     out: RowOutcome,
 }
 
@@ -79,18 +81,35 @@ impl<T> Got<T> {
 }
 
 impl<'a> RowReader<'a> {
+    fn new(raw: &'a RawRow, ctx: &'a Context) -> Self {
+        let mut cells: [Option<Cell<'a>>; COLUMN_COUNT] =
+            std::array::from_fn(|t| ctx.map.position(t).map(|_| Cell::Empty));
+        raw.for_each_cell(|i, cell| {
+            if let Some(t) = ctx.map.column_at(i) {
+                cells[t] = Some(cell);
+            }
+        });
+        if let Some(m) = ctx.mapping.as_ref() {
+            for (def, slot) in COLUMNS.iter().zip(cells.iter_mut()) {
+                *slot = match (slot.take().map(|c| m.apply(def.col, c)), m.constant(def.col)) {
+                    (Some(c), _) if !c.is_blank() => Some(c),
+                    (_, Some(constant)) => Some(Cell::Text(Cow::Borrowed(constant))),
+                    (c, None) => c,
+                };
+            }
+        }
+        RowReader {
+            raw,
+            ctx,
+            cells,
+            out: RowOutcome::new(&ctx.sheet, raw.row),
+        }
+    }
+
     /// The cell of `col` as the template would have it: the map's value map applied, and its
     /// constant where the cell is blank or the sheet lacks the column (no cell then).
     fn cell(&self, col: Col) -> Option<Cell<'a>> {
-        let cell = self.ctx.map.position(col as usize).map(|p| self.raw.get(p));
-        let Some(m) = self.ctx.mapping.as_ref() else {
-            return cell;
-        };
-        match (cell.map(|c| m.apply(col, c)), m.constant(col)) {
-            (Some(c), _) if !c.is_blank() => Some(c),
-            (_, Some(constant)) => Some(Cell::Text(Cow::Borrowed(constant))),
-            (c, None) => c,
-        }
+        self.cells[col as usize].clone()
     }
 
     /// Records a problem of `col`; its value is what the file has (before any value map), or
@@ -245,11 +264,7 @@ fn or_default<T>(got: Got<T>, default: T) -> Option<T> {
 
 /// Validates one row of the main sheet.
 pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
-    let mut r = RowReader {
-        raw,
-        ctx,
-        out: RowOutcome::new(&ctx.sheet, raw.row),
-    };
+    let mut r = RowReader::new(raw, ctx);
     if ctx.keep_cells {
         r.out.cells = Some(
             (0..raw.len().max(ctx.map.width()))
