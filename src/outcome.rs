@@ -1,6 +1,7 @@
 //! What happened to one row: the record every stage fills in and every report reads.
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::Mutex;
 
 use serde::Serialize;
 
@@ -65,10 +66,24 @@ impl NameKey {
     }
 }
 
+/// The one copy of a sheet name that every outcome of the sheet points to. Kept for the life of
+/// the process: a run reads one or two sheets. (A reference-counted name would be counted up by
+/// every row on every core, and that shared counter costs more than the rest of a row's checks.)
+pub fn sheet_name(name: &str) -> &'static str {
+    static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(known) = names.get(name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.into());
+    names.insert(leaked);
+    leaked
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RowOutcome {
-    /// Shared by every row of a sheet: one allocation per sheet, not per row.
-    pub sheet: Arc<str>,
+    /// Shared by every row of a sheet (see [`sheet_name`]).
+    pub sheet: &'static str,
     pub row: u32,
     pub name: String,
     pub status: Status,
@@ -97,9 +112,9 @@ pub struct RowOutcome {
 }
 
 impl RowOutcome {
-    pub fn new(sheet: &Arc<str>, row: u32) -> Self {
+    pub fn new(sheet: &'static str, row: u32) -> Self {
         RowOutcome {
-            sheet: sheet.clone(),
+            sheet,
             row,
             name: String::new(),
             status: Status::Valid,

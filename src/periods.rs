@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use crate::columns::{pdef, Kind, PCol, MAX_PERIODS, PERIOD_COLUMNS};
 use crate::error::InputError;
 use crate::header::{map_columns, ColumnMap};
-use crate::outcome::{NameKey, RowOutcome};
+use crate::outcome::{sheet_name, NameKey, RowOutcome};
 use crate::payload::Period;
 use crate::problem::{cell_ref, Code, Problem};
 use crate::sheet::{RawRow, SheetInfo, Value};
@@ -195,7 +195,7 @@ impl PeriodsSheet {
             .flat_map(|(_, specs)| specs.iter())
             .filter_map(|p| p.source.as_ref())
             .map(|src| {
-                let mut o = RowOutcome::new(&self.sheet.as_str().into(), src.row);
+                let mut o = RowOutcome::new(sheet_name(&self.sheet), src.row);
                 o.is_period_row = true;
                 o.name = src.name.clone();
                 o.push(Problem {
@@ -246,7 +246,7 @@ pub fn read_sheet(
                 if !key.is_empty() {
                     out.broken.entry(key).or_default().push(raw.row);
                 }
-                let mut o = RowOutcome::new(&info.sheet.as_str().into(), raw.row);
+                let mut o = RowOutcome::new(sheet_name(&info.sheet), raw.row);
                 o.is_period_row = true;
                 o.name = name;
                 for p in problems {

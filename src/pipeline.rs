@@ -122,7 +122,7 @@ pub fn validate_file(
             summary.columns = (0..COLUMNS.len()).map(|i| map.position(i)).collect();
             summary.warnings = warnings;
             let _ = ctx_slot.set(Context {
-                sheet: info.sheet.as_str().into(),
+                sheet: crate::outcome::sheet_name(&info.sheet),
                 map,
                 dates: dates.clone(),
                 default_zone: options.time_zone,

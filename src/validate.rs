@@ -25,7 +25,7 @@ use crate::values::{self, DateRules, Issue};
 
 /// Everything a row's validation reads besides the row itself.
 pub struct Context {
-    pub sheet: std::sync::Arc<str>,
+    pub sheet: &'static str,
     pub map: ColumnMap,
     pub dates: DateRules,
     pub default_zone: Option<Tz>,
@@ -102,7 +102,7 @@ impl<'a> RowReader<'a> {
             raw,
             ctx,
             cells,
-            out: RowOutcome::new(&ctx.sheet, raw.row),
+            out: RowOutcome::new(ctx.sheet, raw.row),
         }
     }
 

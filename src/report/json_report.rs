@@ -19,7 +19,7 @@ pub struct JsonReport {
     /// The line being written, reused.
     line: Vec<u8>,
     /// The last sheet name seen and its JSON form: every row of a sheet shares it.
-    sheet: (std::sync::Arc<str>, String),
+    sheet: (&'static str, String),
 }
 
 impl JsonReport {
@@ -39,7 +39,7 @@ impl JsonReport {
             out,
             rows: 0,
             line: Vec::with_capacity(512),
-            sheet: ("".into(), json("")),
+            sheet: ("", json("")),
         })
     }
 
@@ -48,8 +48,8 @@ impl JsonReport {
         self.line
             .extend_from_slice(if self.rows == 0 { b"\n" } else { b",\n" });
         self.rows += 1;
-        if !std::sync::Arc::ptr_eq(&self.sheet.0, &o.sheet) {
-            self.sheet = (o.sheet.clone(), json(&o.sheet));
+        if !std::ptr::eq(self.sheet.0, o.sheet) {
+            self.sheet = (o.sheet, json(o.sheet));
         }
         write_row(&mut self.line, o, &self.sheet.1);
         self.out
@@ -134,9 +134,9 @@ mod tests {
 
     #[test]
     fn rows_are_written_as_serde_writes_them() {
-        let sheet: std::sync::Arc<str> = "Streaks \"Q3\" ünï".into();
-        let valid = RowOutcome::new(&sheet, 2);
-        let mut invalid = RowOutcome::new(&sheet, 3);
+        let sheet = crate::outcome::sheet_name("Streaks \"Q3\" ünï");
+        let valid = RowOutcome::new(sheet, 2);
+        let mut invalid = RowOutcome::new(sheet, 3);
         invalid.name = "Caf\u{e9} \"quoted\"\n\t\u{1}".into();
         invalid.push(Problem {
             column: "frequency".into(),
@@ -154,7 +154,7 @@ mod tests {
             message: "trimmed".into(),
             hint: None,
         });
-        let mut created = RowOutcome::new(&sheet, u32::MAX);
+        let mut created = RowOutcome::new(sheet, u32::MAX);
         created.status = Status::Created;
         created.target_group_id = Some(i64::MIN);
         created.http_status = Some(200);
@@ -163,11 +163,11 @@ mod tests {
             code: 310069,
             message: "exists".into(),
         }];
-        let mut planned = RowOutcome::new(&sheet, 9);
+        let mut planned = RowOutcome::new(sheet, 9);
         planned.plan = Some(Plan::Exists);
         for o in [valid, invalid, created, planned] {
             let mut line = Vec::new();
-            write_row(&mut line, &o, &json(&o.sheet));
+            write_row(&mut line, &o, &json(o.sheet));
             assert_eq!(
                 String::from_utf8(line).unwrap(),
                 serde_json::to_string(&o).unwrap()

@@ -212,7 +212,7 @@ fn context() -> Context {
         map_columns(COLUMNS, &header, Path::new("generated.xlsx")).expect("full header");
     assert!(warnings.is_empty());
     Context {
-        sheet: "streaks".into(),
+        sheet: "streaks",
         map,
         dates: DateRules::default(),
         default_zone: None,
