@@ -143,7 +143,8 @@ pub fn validate_file(
         // queued as soon as it is read, so the cores never wait for the slowest piece of a batch.
         // Its outcomes come back through a channel of its own; those channels reach this thread
         // in input order, so the rows are written in input order.
-        let (done_tx, done_rx) = sync_channel::<Receiver<Validated>>(PIECES_AHEAD);
+        let (done_tx, done_rx) =
+            sync_channel::<Receiver<Result<Validated, InputError>>>(PIECES_AHEAD);
         scope.spawn(move || {
             let batches = std::iter::once(Ok(Batch::Rows(first))).chain(rx);
             rayon::in_place_scope_fifo(|tasks| {
@@ -166,12 +167,24 @@ pub fn validate_file(
             });
         });
         for result in done_rx {
-            let outcomes = result
+            let Validated { mut outcomes, names } = result
                 .recv()
                 .map_err(|_| InputError::Usage("a validation task stopped unexpectedly".into()))??;
-            for mut outcome in outcomes {
+            // The whole piece's names first, from their own compact list: the index lookups are
+            // then independent of each other, and the processor overlaps their cache misses.
+            let duplicates: Vec<(usize, u32)> = names
+                .iter()
+                .enumerate()
+                .filter_map(|(i, &(key, row))| {
+                    let first = *first_row_of.0.entry(key?).or_insert(row);
+                    (first != row).then_some((i, first))
+                })
+                .collect();
+            for (i, first) in duplicates {
+                flag_duplicate(&mut outcomes[i], first, ctx);
+            }
+            for outcome in outcomes {
                 summary.rows += 1;
-                flag_duplicate(&mut outcome, &mut first_row_of, ctx);
                 sink(outcome)?;
             }
             phase.set_position(summary.rows);
@@ -206,7 +219,18 @@ pub fn validate_file(
 }
 
 /// Validates a batch on all cores: rows one by one, CSV blocks each parsed and validated whole.
-type Validated = Result<Vec<RowOutcome>, InputError>;
+/// A piece's outcomes, and the name key and row of each.
+struct Validated {
+    outcomes: Vec<RowOutcome>,
+    names: Vec<(Option<NameKey>, u32)>,
+}
+
+impl Validated {
+    fn new(outcomes: Vec<RowOutcome>) -> Self {
+        let names = outcomes.iter().map(|o| (o.name_key, o.row)).collect();
+        Validated { outcomes, names }
+    }
+}
 
 /// Pieces validated ahead of the writing: enough to keep the cores busy, few enough to bound memory.
 const PIECES_AHEAD: usize = 16;
@@ -222,19 +246,20 @@ enum Piece {
 }
 
 impl Piece {
-    fn validate(self, path: &Path, ctx: &Context) -> Validated {
-        match self {
-            Piece::Rows(rows) => Ok(rows.par_iter().map(|raw| validate_row(raw, ctx)).collect()),
+    fn validate(self, path: &Path, ctx: &Context) -> Result<Validated, InputError> {
+        let outcomes = match self {
+            Piece::Rows(rows) => rows.par_iter().map(|raw| validate_row(raw, ctx)).collect(),
             Piece::Block(block) => {
                 let mut outcomes = Vec::with_capacity(1024);
                 block.rows(path, &mut |raw| {
                     outcomes.push(validate_row(raw, ctx));
                     Ok(true)
                 })?;
-                Ok(outcomes)
+                outcomes
             }
-            Piece::Failed(e) => Err(e),
-        }
+            Piece::Failed(e) => return Err(e),
+        };
+        Ok(Validated::new(outcomes))
     }
 }
 
@@ -268,14 +293,7 @@ impl NameIndex {
 }
 
 /// Names are unique ignoring case: the later row is the one reported, naming the first.
-fn flag_duplicate(outcome: &mut RowOutcome, first_row_of: &mut NameIndex, ctx: &Context) {
-    let Some(key) = outcome.name_key else {
-        return;
-    };
-    let first = *first_row_of.0.entry(key).or_insert(outcome.row);
-    if first == outcome.row {
-        return;
-    }
+fn flag_duplicate(outcome: &mut RowOutcome, first: u32, ctx: &Context) {
     let at = ctx
         .map
         .position(Col::Name as usize)
