@@ -58,14 +58,14 @@ pub struct InputSummary {
     pub period_rows: Vec<(String, Vec<crate::sheet::Value>)>,
 }
 
-/// Reads and validates `path`, calling `sink` with every outcome in input order: main-sheet rows
+/// Reads and validates `path`, calling `sink` with runs of outcomes in input order: main-sheet rows
 /// first, then the periods rows that have problems.
 pub fn validate_file(
     path: &Path,
     options: &ReadOptions,
     now: Now,
     progress: &Progress,
-    sink: &mut dyn FnMut(RowOutcome) -> Result<(), InputError>,
+    sink: &mut dyn FnMut(Vec<RowOutcome>) -> Result<(), InputError>,
 ) -> Result<InputSummary, InputError> {
     let opened = sheet::open(path, options.sheet.as_deref())?;
     let dates = DateRules {
@@ -183,10 +183,8 @@ pub fn validate_file(
             for (i, first) in duplicates {
                 flag_duplicate(&mut outcomes[i], first, ctx);
             }
-            for outcome in outcomes {
-                summary.rows += 1;
-                sink(outcome)?;
-            }
+            summary.rows += outcomes.len() as u64;
+            sink(outcomes)?;
             phase.set_position(summary.rows);
         }
         Ok(())
@@ -211,8 +209,8 @@ pub fn validate_file(
     let mut extra: Vec<RowOutcome> = ctx.periods.problems.clone();
     extra.extend(ctx.periods.orphans(&names));
     extra.sort_by_key(|o| o.row);
-    for o in extra {
-        sink(o)?;
+    if !extra.is_empty() {
+        sink(extra)?;
     }
     phase.finish(&format!("{} rows read and validated", summary.rows));
     Ok(summary)

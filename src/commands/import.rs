@@ -177,8 +177,8 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
         &prepared.options,
         prepared.now,
         &progress,
-        &mut |o| {
-            rows.push(o);
+        &mut |outcomes| {
+            rows.extend(outcomes);
             Ok(())
         },
     )?;

@@ -39,12 +39,15 @@ pub fn run(args: &SheetArgs, mode: Mode) -> Result<i32, InputError> {
         &prepared.options,
         prepared.now,
         &progress,
-        &mut |o: RowOutcome| {
-            tally.add(&o);
-            if let Some(w) = payloads.as_mut() {
-                w.row(&o)?;
+        &mut |outcomes: Vec<RowOutcome>| {
+            for o in &outcomes {
+                tally.add(o);
+                if let Some(w) = payloads.as_mut() {
+                    w.row(o)?;
+                }
+                reports.row(o)?;
             }
-            reports.row(&o)
+            Ok(())
         },
     );
     let input = match result {

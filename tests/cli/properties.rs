@@ -490,8 +490,8 @@ proptest! {
             rows.iter().enumerate().filter(|(_, r)| !blank(r)).map(|(i, _)| i as u32 + 2).collect();
 
         let mut outcomes = Vec::new();
-        let result = validate_file(&path, &ReadOptions::default(), Now::parse(NOW).unwrap(), &Progress::hidden(), &mut |o| {
-            outcomes.push(o);
+        let result = validate_file(&path, &ReadOptions::default(), Now::parse(NOW).unwrap(), &Progress::hidden(), &mut |run| {
+            outcomes.extend(run);
             Ok(())
         });
         if expected_rows.is_empty() {
