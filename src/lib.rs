@@ -11,6 +11,7 @@ pub mod columns;
 pub mod commands;
 pub mod error;
 pub mod header;
+pub mod input_hash;
 pub mod journal;
 pub mod mapping;
 pub mod outcome;

@@ -56,6 +56,8 @@ pub struct InputSummary {
     pub columns: Vec<Option<usize>>,
     /// The explicit period rows as read (template column order), by streak key.
     pub period_rows: Vec<(String, Vec<crate::sheet::Value>)>,
+    /// The input's sha256, when reading it gave it (see [`crate::input_hash`]).
+    pub sha256: Option<String>,
 }
 
 /// Reads and validates `path`, calling `sink` with runs of outcomes in input order: main-sheet rows
@@ -86,16 +88,21 @@ pub fn validate_file(
         rows: 0,
         columns: Vec::new(),
         period_rows: Vec::new(),
+        sha256: None,
     };
     let mut periods_sheet = Some(periods_sheet);
     let ctx_slot: std::sync::OnceLock<Context> = std::sync::OnceLock::new();
     let mut first_row_of = NameIndex::default();
 
     std::thread::scope(|scope| -> Result<(), InputError> {
-        scope.spawn(move || {
+        let reader = scope.spawn(move || {
             let result = main.read_batches(&mut |batch| Ok(tx.send(Ok(batch)).is_ok()));
-            if let Err(e) = result {
-                let _ = tx.send(Err(e));
+            match result {
+                Ok(hash) => hash,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    None
+                }
             }
         });
 
@@ -187,6 +194,7 @@ pub fn validate_file(
             sink(outcomes)?;
             phase.set_position(summary.rows);
         }
+        summary.sha256 = reader.join().ok().flatten();
         Ok(())
     })?;
 

@@ -149,6 +149,21 @@ fn plain_decimal(text: &str) -> bool {
         && frac.is_none_or(|f| !f.is_empty() && f.iter().all(u8::is_ascii_digit))
 }
 
+/// An optionally signed run of ASCII digits as a number; None when it does not fit.
+fn whole_number(text: &[u8]) -> Option<i64> {
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, text),
+    };
+    // Summed towards the sign, so that i64::MIN fits too.
+    digits.iter().try_fold(0i64, |n, &d| {
+        let d = i64::from(d - b'0');
+        n.checked_mul(10)?
+            .checked_add(if negative { -d } else { d })
+    })
+}
+
 /// The parts before and after the first `.` (numbers are short: a plain loop is quickest).
 fn split_dot(s: &[u8]) -> (&[u8], Option<&[u8]>) {
     match s.iter().position(|&b| b == b'.') {
@@ -226,10 +241,9 @@ pub fn integer(cell: &Cell, min: i64, max: i64) -> Result<i64, Issue> {
                     format!("{t} is not a whole number"),
                 ));
             }
-            let int = std::str::from_utf8(int).expect("checked as ASCII digits");
-            match int.parse::<i64>() {
-                Ok(v) => v,
-                Err(_) => {
+            match whole_number(int) {
+                Some(v) => v,
+                None => {
                     return Err(Issue::new(
                         Code::OutOfRange,
                         format!("{t} is too large (a 64-bit whole number at most)"),
@@ -332,8 +346,23 @@ pub fn id_list(cell: &Cell) -> Result<Vec<i64>, Issue> {
 }
 
 pub fn time_zone(cell: &Cell) -> Result<Tz, Issue> {
-    let (name, _) = text(cell)?;
-    name.parse::<Tz>().map_err(|_| {
+    thread_local! {
+        /// The zone read last: a sheet's rows mostly share one, and looking a name up costs
+        /// more than comparing it.
+        static LAST: std::cell::RefCell<(String, Option<Tz>)> = const {
+            std::cell::RefCell::new((String::new(), None))
+        };
+    }
+    let (name, _) = trimmed(cell.clone())?;
+    let known = LAST.with_borrow(|(last, tz)| tz.filter(|_| *last == name));
+    if let Some(tz) = known {
+        return Ok(tz);
+    }
+    let parsed = name.parse::<Tz>();
+    if let Ok(tz) = parsed {
+        LAST.with_borrow_mut(|last| *last = (name.to_string(), Some(tz)));
+    }
+    parsed.map_err(|_| {
         let issue = Issue::new(
             Code::InvalidTimeZone,
             format!("`{name}` is not an IANA time zone"),
@@ -600,6 +629,23 @@ mod tests {
         }
         assert_eq!(boolean(&Cell::Bool(false)), Ok(false));
         assert_eq!(boolean(&t("maybe")).unwrap_err().code, Code::InvalidBool);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn whole_numbers_read_as_std_reads_them(s in "[+-]?[0-9]{1,21}") {
+            proptest::prop_assert_eq!(whole_number(s.as_bytes()), s.parse::<i64>().ok());
+        }
+    }
+
+    #[test]
+    fn time_zones_read_again_from_the_last_one() {
+        assert_eq!(time_zone(&t("Asia/Dubai")), Ok(Tz::Asia__Dubai));
+        assert_eq!(time_zone(&t(" Asia/Dubai ")), Ok(Tz::Asia__Dubai));
+        assert_eq!(time_zone(&t("Europe/London")), Ok(Tz::Europe__London));
+        assert_eq!(time_zone(&t("Asia/Dubia")).unwrap_err().code, Code::InvalidTimeZone);
+        assert_eq!(time_zone(&t("Europe/London")), Ok(Tz::Europe__London));
+        assert_eq!(whole_number(b"-9223372036854775808"), Some(i64::MIN));
     }
 
     #[test]

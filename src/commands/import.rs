@@ -169,8 +169,6 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
     } else {
         Progress::new(false)
     };
-    let hash_path = sheet.file.clone();
-    let hasher = std::thread::spawn(move || super::validate::sha256_file(&hash_path));
     let mut rows: Vec<RowOutcome> = Vec::new();
     let input = validate_file(
         &sheet.file,
@@ -182,7 +180,7 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
             Ok(())
         },
     )?;
-    let sha = super::validate::join_hash(hasher, &sheet.file)?;
+    let sha = crate::input_hash::of_input(&sheet.file, input.sha256.as_deref())?;
     let invalid = rows.iter().filter(|r| r.status == Status::Invalid).count();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

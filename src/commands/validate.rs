@@ -2,14 +2,13 @@
 //! the exact request bodies, one JSON line per valid row.
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-
-use sha2::{Digest, Sha256};
 
 use super::{print_summary, Mode, Prepared};
 use crate::cli::SheetArgs;
 use crate::error::{exit, InputError};
+use crate::input_hash;
 use crate::outcome::RowOutcome;
 use crate::pipeline::validate_file;
 use crate::progress::Progress;
@@ -18,9 +17,6 @@ use crate::report::{InputBlock, Reports, Tally};
 pub fn run(args: &SheetArgs, mode: Mode) -> Result<i32, InputError> {
     let prepared = Prepared::new(args, mode)?;
     let report_paths = &prepared.report_paths;
-    // Hashing runs beside the pipeline: it reads the file from the page cache on its own core.
-    let hash_path = args.file.clone();
-    let hasher = std::thread::spawn(move || sha256_file(&hash_path));
 
     let mut reports = Reports::open(report_paths, &prepared.meta)?;
     let payload_path = (mode == Mode::DryRun).then(|| payloads_path(&report_paths[0]));
@@ -63,7 +59,7 @@ pub fn run(args: &SheetArgs, mode: Mode) -> Result<i32, InputError> {
         }
     };
     tally.add_sheet_warnings(&input.info.sheet, input.header_row, &input.warnings);
-    let sha = join_hash(hasher, &args.file)?;
+    let sha = input_hash::of_input(&args.file, input.sha256.as_deref())?;
     let block = InputBlock::new(&input, &sha);
     let mut written: Vec<PathBuf> = reports.paths().to_vec();
     reports.finish(&block, &input, &tally)?;
@@ -95,19 +91,6 @@ pub fn run(args: &SheetArgs, mode: Mode) -> Result<i32, InputError> {
     })
 }
 
-pub fn join_hash(
-    hasher: std::thread::JoinHandle<std::io::Result<String>>,
-    file: &Path,
-) -> Result<String, InputError> {
-    hasher
-        .join()
-        .unwrap_or_else(|_| Err(std::io::Error::other("hashing thread failed")))
-        .map_err(|source| InputError::Unreadable {
-            path: file.to_path_buf(),
-            source,
-        })
-}
-
 /// `<stem>.payloads.jsonl` beside the first report.
 pub fn payloads_path(report: &Path) -> PathBuf {
     let name = report
@@ -121,24 +104,6 @@ pub fn payloads_path(report: &Path) -> PathBuf {
         .or_else(|| stem.strip_suffix(".xlsx"))
         .unwrap_or(stem);
     report.with_file_name(format!("{stem}.payloads.jsonl"))
-}
-
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
 }
 
 /// Writes the request bodies of rows held in memory (the dry run with a server preview).

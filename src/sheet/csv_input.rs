@@ -5,7 +5,10 @@ use std::fs::File;
 use std::io::{Cursor, Read};
 use std::path::Path;
 
+use sha2::{Digest, Sha256};
+
 use super::{Batch, Cells, RawRow, RowSource, SheetInfo, MAX_CELL_BYTES};
+use crate::input_hash::{hex, HashingReader};
 use crate::error::{human_size, InputError};
 use crate::problem::cell_ref;
 
@@ -15,6 +18,8 @@ const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
 
 pub struct CsvSource {
     info: SheetInfo,
+    /// The input's hash so far: `head` as it was in the file (a BOM included).
+    hasher: Sha256,
     head: Vec<u8>,
     file: File,
     delimiter: u8,
@@ -34,6 +39,8 @@ impl CsvSource {
             .take(SNIFF_BYTES as u64)
             .read_to_end(&mut head)
             .map_err(unreadable)?;
+        let mut hasher = Sha256::new();
+        hasher.update(&head);
 
         let utf16 = head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]);
         let mut encoding = "UTF-8";
@@ -79,6 +86,7 @@ impl CsvSource {
                 dialect: Some(format!("{encoding}, delimiter {shown}")),
                 size_hint: Some(size),
             },
+            hasher,
             head,
             file,
             delimiter,
@@ -138,7 +146,7 @@ impl RowSource for CsvSource {
     fn read(self: Box<Self>, emit: &mut dyn FnMut(RawRow) -> bool) -> Result<(), InputError> {
         let path = self.info.path.clone();
         let mut go_on = true;
-        self.read_batches(&mut |batch| {
+        let _hash = self.read_batches(&mut |batch| {
             let Batch::Csv(blocks) = batch else {
                 unreachable!("a CSV source sends blocks")
             };
@@ -152,7 +160,8 @@ impl RowSource for CsvSource {
                 }
             }
             Ok(go_on)
-        })
+        })?;
+        Ok(())
     }
 
     /// Cuts the stream into blocks of whole records without parsing them: parsing happens on
@@ -160,10 +169,12 @@ impl RowSource for CsvSource {
     fn read_batches(
         self: Box<Self>,
         emit: &mut dyn FnMut(Batch) -> Result<bool, InputError>,
-    ) -> Result<(), InputError> {
+    ) -> Result<Option<String>, InputError> {
         let path = self.info.path.clone();
-        let chained = Cursor::new(self.head).chain(self.file);
-        let mut input: Box<dyn Read> = if self.utf16 {
+        let mut hasher = self.hasher;
+        let file = HashingReader::new(self.file, &mut hasher);
+        let chained = Cursor::new(self.head).chain(file);
+        let mut input: Box<dyn Read + '_> = if self.utf16 {
             Box::new(
                 encoding_rs_io::DecodeReaderBytesBuilder::new()
                     .bom_sniffing(true)
@@ -187,18 +198,21 @@ impl RowSource for CsvSource {
             if blocks.len() == BLOCKS_PER_BATCH || (last && !blocks.is_empty()) {
                 let full = std::mem::replace(&mut blocks, Vec::with_capacity(BLOCKS_PER_BATCH));
                 if !emit(Batch::Csv(full))? {
-                    return Ok(());
+                    return Ok(None);
                 }
             }
             if last {
-                return Ok(());
+                break;
             }
         }
+        let whole = splitter.read_all;
+        drop(input);
+        Ok(whole.then(|| hex(hasher)))
     }
 }
 
-/// About 700 rows of a typical sheet: blocks are the unit of parallel work.
-const BLOCK_BYTES: usize = 128 * 1024;
+/// About 1,400 rows of a typical sheet: blocks are the unit of parallel work.
+const BLOCK_BYTES: usize = 256 * 1024;
 /// Blocks sent together, so each hand-over between threads carries enough work.
 const BLOCKS_PER_BATCH: usize = 8;
 /// A record still open after this much text is not a record: an unclosed quote has swallowed
@@ -383,6 +397,8 @@ struct Splitter {
     lines_to_cut: u64,
     /// The row of `buf[0]`.
     row: u64,
+    /// The input was read to its end (not cut short by a runaway record).
+    read_all: bool,
     /// Just after the last line end outside quotes, and where the last blank line or lone CR
     /// (which make a block's rows differ from its records) is.
     line_start: usize,
@@ -402,6 +418,7 @@ impl Splitter {
             cut_at: 0,
             lines_to_cut: 0,
             row: 1,
+            read_all: false,
             line_start: 0,
             irregular: None,
             eof: false,
@@ -446,6 +463,7 @@ impl Splitter {
             match input.read(&mut self.buf[len..]) {
                 Ok(0) => {
                     self.eof = true;
+                    self.read_all = true;
                     break;
                 }
                 Ok(n) => len += n,

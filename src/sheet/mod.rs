@@ -242,11 +242,12 @@ pub trait RowSource: Send {
     fn read(self: Box<Self>, emit: &mut dyn FnMut(RawRow) -> bool) -> Result<(), InputError>;
 
     /// The rows in batches, for the pipeline; stops early when `emit` returns false. A source
-    /// whose rows are cheap to cut but costly to parse (CSV) sends them unparsed.
+    /// whose rows are cheap to cut but costly to parse (CSV) sends them unparsed, and hashes the
+    /// input as it reads it: the sha256 comes back when the whole input was read.
     fn read_batches(
         self: Box<Self>,
         emit: &mut dyn FnMut(Batch) -> Result<bool, InputError>,
-    ) -> Result<(), InputError> {
+    ) -> Result<Option<String>, InputError> {
         let mut batch = Vec::with_capacity(BATCH_ROWS);
         let mut failed = None;
         self.read(&mut |row| {
@@ -266,7 +267,7 @@ pub trait RowSource: Send {
         if !batch.is_empty() {
             emit(Batch::Rows(batch))?;
         }
-        Ok(())
+        Ok(None)
     }
 }
 

@@ -1035,3 +1035,45 @@ fn a_large_sheet_keeps_input_order_and_finds_duplicates_across_the_whole_file() 
         19_999
     );
 }
+
+/// The input's sha256 is the file's own, whichever way the file was read: hashed by the reading
+/// thread for CSV (a BOM included, UTF-16 before decoding, across many blocks), from the file
+/// for a workbook.
+#[test]
+fn the_reported_sha256_is_the_files_in_every_encoding() {
+    use sha2::Digest;
+    let hex = |bytes: &[u8]| {
+        sha2::Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let dir = TestDir::new();
+    let mut long = csv(&[]);
+    for n in 0..20_000 {
+        long += &(line(&ok_row(&format!("Long {n}")), ',') + "\r\n");
+    }
+    let mut bom = vec![0xEF, 0xBB, 0xBF];
+    bom.extend_from_slice(csv(&[&ok_row("Bom")]).as_bytes());
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("long.csv", long.into_bytes()),
+        ("bom.csv", bom),
+        ("unicode.txt", utf16le(&unicode_text("\r\n"))),
+    ];
+    for (name, bytes) in &files {
+        assert!(name != &"long.csv" || bytes.len() > 1 << 20, "long.csv spans many blocks");
+        dir.write(name, bytes);
+        let code = if name.starts_with("unicode") { 1 } else { 0 };
+        let report = dir.validate_json(name, &[], code);
+        assert_eq!(report["input"]["sha256"], hex(bytes), "{name}");
+    }
+    write_book(
+        &dir.join("book.xlsx"),
+        &[("streaks", vec![header_cells(), ok_cells("Booked")])],
+    );
+    let report = dir.validate_json("book.xlsx", &[], 0);
+    assert_eq!(
+        report["input"]["sha256"],
+        hex(&std::fs::read(dir.join("book.xlsx")).unwrap())
+    );
+}
