@@ -53,16 +53,24 @@ pub struct ApiError {
     pub message: String,
 }
 
-/// A name as compared for uniqueness (trimmed, lower case), kept as its 128-bit hash: a million
-/// names kept as strings cost ~140 bytes each, as hashes ~32, and the odds of two names
-/// colliding in a million rows are ~1e-26.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct NameKey(u128);
+/// A name as compared for uniqueness (trimmed, lower case), kept as 96 bits of its hash: the
+/// duplicate check keeps one per row, so its size is most of the memory a long sheet adds. Two
+/// different names share a key with odds of about 1 in 10^16 in a million-row sheet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameKey([u32; 3]);
 
 impl NameKey {
     /// The key of a trimmed name.
     pub fn of(name: &str) -> Self {
-        NameKey(xxhash_rust::xxh3::xxh3_128(name.to_lowercase().as_bytes()))
+        let h = xxhash_rust::xxh3::xxh3_128(name.to_lowercase().as_bytes());
+        NameKey([h as u32, (h >> 32) as u32, (h >> 64) as u32])
+    }
+}
+
+impl std::hash::Hash for NameKey {
+    /// The key is a hash already: its first 64 bits are handed on as they are.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(u64::from(self.0[0]) | u64::from(self.0[1]) << 32);
     }
 }
 

@@ -239,7 +239,7 @@ impl Validated {
 }
 
 /// Pieces validated ahead of the writing: enough to keep the cores busy, few enough to bound memory.
-const PIECES_AHEAD: usize = 16;
+const PIECES_AHEAD: usize = 8;
 
 /// One unit of validation work.
 enum Piece {
@@ -287,8 +287,8 @@ impl Hasher for PreHashed {
             self.0 = self.0.rotate_left(8) ^ u64::from(b);
         }
     }
-    fn write_u128(&mut self, n: u128) {
-        self.0 = n as u64;
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 

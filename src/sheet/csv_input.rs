@@ -214,7 +214,7 @@ impl RowSource for CsvSource {
 /// About 1,400 rows of a typical sheet: blocks are the unit of parallel work.
 const BLOCK_BYTES: usize = 256 * 1024;
 /// Blocks sent together, so each hand-over between threads carries enough work.
-const BLOCKS_PER_BATCH: usize = 8;
+const BLOCKS_PER_BATCH: usize = 4;
 /// A record still open after this much text is not a record: an unclosed quote has swallowed
 /// the rest of the file. The block is sent as it is, and parsing it finds the oversized cell.
 const MAX_RECORD_BYTES: usize = 64 << 20;
