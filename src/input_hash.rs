@@ -23,7 +23,10 @@ pub fn of_input(path: &Path, reading: Option<&str>) -> Result<String, InputError
 
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
-    std::io::copy(&mut HashingReader::new(File::open(path)?, &mut hasher), &mut std::io::sink())?;
+    std::io::copy(
+        &mut HashingReader::new(File::open(path)?, &mut hasher),
+        &mut std::io::sink(),
+    )?;
     Ok(hex(hasher))
 }
 

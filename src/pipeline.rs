@@ -174,9 +174,12 @@ pub fn validate_file(
             });
         });
         for result in done_rx {
-            let Validated { mut outcomes, names } = result
-                .recv()
-                .map_err(|_| InputError::Usage("a validation task stopped unexpectedly".into()))??;
+            let Validated {
+                mut outcomes,
+                names,
+            } = result.recv().map_err(|_| {
+                InputError::Usage("a validation task stopped unexpectedly".into())
+            })??;
             // The whole piece's names first, from their own compact list: the index lookups are
             // then independent of each other, and the processor overlaps their cache misses.
             let duplicates: Vec<(usize, u32)> = names

@@ -10,7 +10,8 @@ use chrono_tz::Tz;
 
 use crate::clock::Now;
 use crate::columns::{
-    def, target_types_for, COLUMNS, COLUMN_COUNT, Col, Kind, MAX_PERIODS, MAX_STREAK_LEVELS, STREAK_TRACKING_TYPES,
+    def, target_types_for, Col, Kind, COLUMNS, COLUMN_COUNT, MAX_PERIODS, MAX_STREAK_LEVELS,
+    STREAK_TRACKING_TYPES,
 };
 use crate::header::ColumnMap;
 use crate::mapping::Mapping;
@@ -91,7 +92,10 @@ impl<'a> RowReader<'a> {
         });
         if let Some(m) = ctx.mapping.as_ref() {
             for (def, slot) in COLUMNS.iter().zip(cells.iter_mut()) {
-                *slot = match (slot.take().map(|c| m.apply(def.col, c)), m.constant(def.col)) {
+                *slot = match (
+                    slot.take().map(|c| m.apply(def.col, c)),
+                    m.constant(def.col),
+                ) {
                     (Some(c), _) if !c.is_blank() => Some(c),
                     (_, Some(constant)) => Some(Cell::Text(Cow::Borrowed(constant))),
                     (c, None) => c,

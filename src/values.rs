@@ -63,7 +63,7 @@ pub fn trimmed(cell: Cell<'_>) -> Result<(Cow<'_, str>, bool), Issue> {
     }
     Ok(match cell {
         Cell::Text(Cow::Borrowed(raw)) => {
-            let t = trim(&raw);
+            let t = trim(raw);
             (Cow::Borrowed(t), t.len() != raw.len())
         }
         other => {
@@ -643,7 +643,10 @@ mod tests {
         assert_eq!(time_zone(&t("Asia/Dubai")), Ok(Tz::Asia__Dubai));
         assert_eq!(time_zone(&t(" Asia/Dubai ")), Ok(Tz::Asia__Dubai));
         assert_eq!(time_zone(&t("Europe/London")), Ok(Tz::Europe__London));
-        assert_eq!(time_zone(&t("Asia/Dubia")).unwrap_err().code, Code::InvalidTimeZone);
+        assert_eq!(
+            time_zone(&t("Asia/Dubia")).unwrap_err().code,
+            Code::InvalidTimeZone
+        );
         assert_eq!(time_zone(&t("Europe/London")), Ok(Tz::Europe__London));
         assert_eq!(whole_number(b"-9223372036854775808"), Some(i64::MIN));
     }

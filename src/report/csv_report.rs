@@ -51,7 +51,7 @@ impl CsvReport {
         let id = o.target_group_id.map(|i| i.to_string()).unwrap_or_default();
         let mut write = |column: &str, cell: &str, code: &str, message: &str| {
             self.out.write_record([
-                escape_formula(&o.sheet).as_ref(),
+                escape_formula(o.sheet).as_ref(),
                 &row,
                 &escape_formula(&o.name),
                 o.status.as_str(),

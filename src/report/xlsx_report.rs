@@ -236,7 +236,7 @@ impl XlsxReport {
         for o in &self.rows {
             for p in o.errors.iter().chain(&o.warnings) {
                 r += 1;
-                ws.write_string(r, 0, &*o.sheet).map_err(&err)?;
+                ws.write_string(r, 0, o.sheet).map_err(&err)?;
                 ws.write_number(r, 1, o.row as f64).map_err(&err)?;
                 ws.write_string(r, 2, &p.cell).map_err(&err)?;
                 ws.write_string(r, 3, &p.column).map_err(&err)?;

@@ -8,8 +8,8 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::{Batch, Cells, RawRow, RowSource, SheetInfo, MAX_CELL_BYTES};
-use crate::input_hash::{hex, HashingReader};
 use crate::error::{human_size, InputError};
+use crate::input_hash::{hex, HashingReader};
 use crate::problem::cell_ref;
 
 /// How much of the file is looked at to detect the encoding and the delimiter.
@@ -217,7 +217,7 @@ const BLOCK_BYTES: usize = 256 * 1024;
 const BLOCKS_PER_BATCH: usize = 4;
 /// A record still open after this much text is not a record: an unclosed quote has swallowed
 /// the rest of the file. The block is sent as it is, and parsing it finds the oversized cell.
-const MAX_RECORD_BYTES: usize = 64 << 20;
+const MAX_RECORD_BYTES: usize = 16 << 20;
 
 /// A run of whole CSV records, cut from the stream just after a line end.
 pub struct CsvBlock {

@@ -192,7 +192,14 @@ impl RawRow {
         match &self.cells {
             Cells::CsvText(r) => {
                 for (i, text) in r.iter().enumerate() {
-                    f(i, if text.is_empty() { Cell::Empty } else { Cell::Text(Cow::Borrowed(text)) });
+                    f(
+                        i,
+                        if text.is_empty() {
+                            Cell::Empty
+                        } else {
+                            Cell::Text(Cow::Borrowed(text))
+                        },
+                    );
                 }
             }
             _ => (0..self.len()).for_each(|i| f(i, self.get(i))),

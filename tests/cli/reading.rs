@@ -1061,7 +1061,10 @@ fn the_reported_sha256_is_the_files_in_every_encoding() {
         ("unicode.txt", utf16le(&unicode_text("\r\n"))),
     ];
     for (name, bytes) in &files {
-        assert!(name != &"long.csv" || bytes.len() > 1 << 20, "long.csv spans many blocks");
+        assert!(
+            name != &"long.csv" || bytes.len() > 1 << 20,
+            "long.csv spans many blocks"
+        );
         dir.write(name, bytes);
         let code = if name.starts_with("unicode") { 1 } else { 0 };
         let report = dir.validate_json(name, &[], code);
