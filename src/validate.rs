@@ -222,7 +222,12 @@ impl<'a> RowReader<'a> {
                         Issue::new(Code::Trimmed, "spaces at the start or end were removed"),
                     );
                 }
-                let chars = text.chars().count();
+                // A text no longer in bytes than the limit is within it in characters too.
+                let chars = if text.len() <= max {
+                    text.len()
+                } else {
+                    text.chars().count()
+                };
                 if chars > max {
                     self.problem(
                         col,
