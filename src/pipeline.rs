@@ -1,6 +1,7 @@
-//! The streaming pipeline: a reader thread sends batches of rows; each batch is validated in
-//! parallel (rayon) while the next is read; outcomes come out in input order to a sink. Memory
-//! holds a few batches plus one entry per name (for the duplicate check), whatever the file size.
+//! The streaming pipeline: a reader thread sends batches (workbook rows, or CSV text cut at record
+//! ends); each piece is a rayon task, parsed and validated while reading goes on; outcomes come
+//! out in input order to a sink. Memory holds a few batches plus one entry per name (for the
+//! duplicate check), whatever the file size.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

@@ -311,11 +311,7 @@ fn check_amount(value: f64) -> Result<f64, Issue> {
 
 /// The `;`-separated items of a text cell, trimmed, empty ones skipped (borrowed: no copies).
 fn items(text: &str) -> impl Iterator<Item = &str> {
-    // A predicate rather than a char pattern: the lists are short, and a char pattern's search
-    // costs more to set up than walking them.
-    text.split(|c: char| c == ';')
-        .map(trim)
-        .filter(|s| !s.is_empty())
+    text.split(';').map(trim).filter(|s| !s.is_empty())
 }
 
 /// `500` or `100;200;300`.
