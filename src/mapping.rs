@@ -51,7 +51,7 @@ use crate::columns::{def, normalize_header, Col, Kind, COLUMNS};
 use crate::error::InputError;
 use crate::header::closest;
 use crate::sheet::{format_number, Cell};
-use crate::values::{self, DateRules, Issue};
+use crate::values::{self, DateRules, Issue, MapEntry};
 
 /// A parsed `--map` file.
 #[derive(Debug, Clone, Default)]
@@ -94,6 +94,7 @@ impl Mapping {
         };
         let global = DateRules {
             format: date_format.map(str::to_string),
+            map_entry: None,
         };
 
         // Date formats first: mapped dates and date constants are checked with them.
@@ -124,6 +125,13 @@ impl Mapping {
                 col,
                 DateRules {
                     format: Some(format.clone()),
+                    map_entry: Some(MapEntry {
+                        key: key.clone(),
+                        file: path.file_name().map_or_else(
+                            || path.display().to_string(),
+                            |n| n.to_string_lossy().into(),
+                        ),
+                    }),
                 },
             );
         }

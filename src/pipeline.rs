@@ -72,6 +72,7 @@ pub fn validate_file(
 ) -> Result<InputSummary, InputError> {
     let opened = sheet::open(path, options.sheet.as_deref())?;
     let dates = DateRules {
+        map_entry: None,
         format: options.date_format.clone(),
     };
     let (periods_sheet, periods_source) = load_periods(path, options, opened.periods, &dates)?;

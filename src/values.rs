@@ -406,6 +406,37 @@ pub fn excel_serial_date(serial: f64) -> Option<NaiveDate> {
 #[derive(Debug, Clone, Default)]
 pub struct DateRules {
     pub format: Option<String>,
+    /// Where the format is set when not by `--date-format`: a `--map` file's `[date_formats]`
+    /// entry, which is what a hint must name.
+    pub map_entry: Option<MapEntry>,
+}
+
+/// A `[date_formats]` entry of a map file.
+#[derive(Debug, Clone)]
+pub struct MapEntry {
+    pub key: String,
+    pub file: String,
+}
+
+impl DateRules {
+    /// The setting that holds `format`, as a message names it.
+    fn setting(&self, format: &str) -> String {
+        match &self.map_entry {
+            Some(m) => format!("{} = \"{format}\" in {}", m.key, m.file),
+            None => format!("--date-format {format}"),
+        }
+    }
+
+    /// How to read dates as `format`: what the user should change.
+    fn advice(&self, format: &str) -> String {
+        match &self.map_entry {
+            Some(m) => format!(
+                "set {} = \"{format}\" under [date_formats] in {}",
+                m.key, m.file
+            ),
+            None => format!("pass --date-format {format}"),
+        }
+    }
 }
 
 /// A calendar date in the row's time zone. ISO text with `Z` or an offset is converted to `zone`
@@ -468,7 +499,8 @@ pub fn date_text(t: &str, rules: &DateRules, zone: Option<Tz>) -> Result<NaiveDa
     let issue = Issue::new(Code::InvalidDate, format!("`{t}` is not a date"));
     Err(match &rules.format {
         Some(f) => issue.hint(format!(
-            "it matches neither YYYY-MM-DD nor --date-format {f}"
+            "it matches neither YYYY-MM-DD nor {}",
+            rules.setting(f)
         )),
         None => issue.hint("write it as YYYY-MM-DD, or pass --date-format with the sheet's format"),
     })
@@ -559,7 +591,7 @@ fn day_month_issue(t: &str, rules: &DateRules) -> Option<Issue> {
     let tried = rules
         .format
         .as_ref()
-        .map(|f| format!(" (it does not match --date-format {f})"))
+        .map(|f| format!(" (it does not match {})", rules.setting(f)))
         .unwrap_or_default();
     match (day_first, month_first) {
         (Some(d1), Some(d2)) if d1 != d2 => Some(
@@ -572,7 +604,8 @@ fn day_month_issue(t: &str, rules: &DateRules) -> Option<Issue> {
                 ),
             )
             .hint(format!(
-                "write {d1} or {d2}, or pass --date-format {fmt_dm} (or {fmt_md})"
+                "write {d1} or {d2}, or {} (or {fmt_md})",
+                rules.advice(&fmt_dm)
             )),
         ),
         (Some(d), _) => Some(
@@ -581,8 +614,9 @@ fn day_month_issue(t: &str, rules: &DateRules) -> Option<Issue> {
                 format!("`{t}` is not in YYYY-MM-DD form{tried}"),
             )
             .hint(format!(
-                "if it means {}, write {d} or pass --date-format {fmt_dm}",
-                long(d)
+                "if it means {}, write {d} or {}",
+                long(d),
+                rules.advice(&fmt_dm)
             )),
         ),
         (None, Some(d)) => Some(
@@ -591,8 +625,9 @@ fn day_month_issue(t: &str, rules: &DateRules) -> Option<Issue> {
                 format!("`{t}` is not in YYYY-MM-DD form{tried}"),
             )
             .hint(format!(
-                "if it means {}, write {d} or pass --date-format {fmt_md}",
-                long(d)
+                "if it means {}, write {d} or {}",
+                long(d),
+                rules.advice(&fmt_md)
             )),
         ),
         (None, None) => None,
@@ -744,6 +779,7 @@ mod tests {
         );
         let with_format = DateRules {
             format: Some("%d/%m/%Y".into()),
+            map_entry: None,
         };
         assert_eq!(
             date(&t("03/04/2026"), &with_format, None),

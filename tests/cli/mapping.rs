@@ -339,6 +339,29 @@ fn a_date_format_in_the_map_overrides_date_format_for_its_column() {
     );
 }
 
+#[test]
+fn a_bad_date_in_a_mapped_column_names_the_maps_entry_not_the_flag() {
+    let dir = TestDir::new();
+    let mut row = ok_row("Month first");
+    row[3] = "07/31/2026";
+    dir.write("legacy.csv", sheet(&LEGACY, &[&row]));
+    dir.write(
+        "map.toml",
+        format!("{RENAMES}[date_formats]\nstart_date = \"%d/%m/%Y\"\n"),
+    );
+    let report = dir.validate_json("legacy.csv", &["--map", "map.toml"], 1);
+    let problem = &report["rows"][0]["errors"][0];
+    assert_eq!(problem["code"], "invalid_date");
+    assert_eq!(
+        problem["message"],
+        "`07/31/2026` is not in YYYY-MM-DD form (it does not match start_date = \"%d/%m/%Y\" in map.toml)"
+    );
+    assert_eq!(
+        problem["hint"],
+        "if it means 31 July 2026, write 2026-07-31 or set start_date = \"%m/%d/%Y\" under [date_formats] in map.toml"
+    );
+}
+
 /// The names the sandbox holds, each with its ids.
 fn names_on(sandbox: &Sandbox) -> HashMap<String, Vec<i64>> {
     let mut by_name: HashMap<String, Vec<i64>> = HashMap::new();
