@@ -50,7 +50,7 @@ use crate::cli::date_format_problem;
 use crate::columns::{def, normalize_header, Col, Kind, COLUMNS};
 use crate::error::InputError;
 use crate::header::closest;
-use crate::sheet::{format_number, Cell};
+use crate::sheet::{format_number, Cell, Value};
 use crate::values::{self, DateRules, Issue, MapEntry};
 
 /// A parsed `--map` file.
@@ -203,6 +203,26 @@ impl Mapping {
     }
 
     /// The constant for a column the sheet lacks.
+    /// A cell of `col` as the template would have it, for the retry sheet: the value map and the
+    /// constant applied, and a date in the map's format turned into a date, so the sheet imports
+    /// without the map. A value the map cannot read stays as the file has it.
+    pub fn template_value(&self, col: Col, cell: Option<&Value>) -> Option<Value> {
+        let written = cell.map(Value::as_cell);
+        let mapped = match (written.map(|c| self.apply(col, c)), self.constant(col)) {
+            (Some(c), _) if !c.is_blank() => c,
+            (_, Some(constant)) => Cell::Text(Cow::Borrowed(constant)),
+            (c, None) => return c.map(|c| c.to_value()),
+        };
+        if let (Kind::Date, Some(rules), Cell::Text(_)) =
+            (def(col).kind, self.date_rules(col), &mapped)
+        {
+            if let Ok(date) = values::date(&mapped, rules, None) {
+                return Some(Value::Date(date.and_time(chrono::NaiveTime::MIN)));
+            }
+        }
+        Some(mapped.to_value())
+    }
+
     pub fn constant(&self, col: Col) -> Option<&str> {
         self.constants.get(&col).map(String::as_str)
     }

@@ -59,6 +59,8 @@ pub struct InputSummary {
     pub period_rows: Vec<(String, Vec<crate::sheet::Value>)>,
     /// The input's sha256, when reading it gave it (see [`crate::input_hash`]).
     pub sha256: Option<String>,
+    /// `--map`, for reports that write rows back in template form.
+    pub mapping: Option<Mapping>,
 }
 
 /// Reads and validates `path`, calling `sink` with runs of outcomes in input order: main-sheet rows
@@ -91,6 +93,7 @@ pub fn validate_file(
         columns: Vec::new(),
         period_rows: Vec::new(),
         sha256: None,
+        mapping: options.mapping.clone(),
     };
     let mut periods_sheet = Some(periods_sheet);
     let ctx_slot: std::sync::OnceLock<Context> = std::sync::OnceLock::new();

@@ -272,8 +272,13 @@ impl XlsxReport {
             retried.extend(o.name_key);
             let Some(cells) = &o.cells else { continue };
             for (i, src) in source_of.iter().enumerate() {
-                if let Some(v) = src.and_then(|s| cells.get(s)) {
-                    write_value(ws, r, i as u16, v, false, &f).map_err(&err)?;
+                let cell = src.and_then(|s| cells.get(s));
+                let value = match &summary.mapping {
+                    Some(map) => map.template_value(COLUMNS[i].col, cell),
+                    None => cell.cloned(),
+                };
+                if let Some(v) = value {
+                    write_value(ws, r, i as u16, &v, false, &f).map_err(&err)?;
                 }
             }
         }
