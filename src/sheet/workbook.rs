@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 use calamine::{Data, DataRef, Range, Reader, Xlsx};
@@ -272,9 +272,48 @@ impl XlsxSource {
     }
 }
 
+/// Whether any worksheet of the workbook may hold a formula: a byte search for a `<f>` element in
+/// the sheets' XML, many times cheaper than parsing it. Styled blank cells, which Excel and
+/// LibreOffice write for every formatted empty cell (all the template's rows), read as empty
+/// cells just like formulas never calculated; this keeps them from costing a second parse of the
+/// sheet when the workbook has no formulas at all. Anything unexpected answers "maybe".
+fn may_have_formulas(path: &Path) -> bool {
+    let search = || -> Result<bool, Box<dyn std::error::Error>> {
+        let mut zip = zip::ZipArchive::new(BufReader::new(File::open(path)?))?;
+        let tags: Vec<memchr::memmem::Finder> = ["<f>", "<f ", "<f/", ":f>", ":f ", ":f/"]
+            .iter()
+            .map(|t| memchr::memmem::Finder::new(t.as_bytes()))
+            .collect();
+        let mut buf = vec![0u8; 1 << 20];
+        for i in 0..zip.len() {
+            let mut entry = zip.by_index(i)?;
+            if !(entry.name().starts_with("xl/worksheets/") && entry.name().ends_with(".xml")) {
+                continue;
+            }
+            // Each read keeps the last bytes of the one before, so no tag is split unseen.
+            let mut kept = 0;
+            loop {
+                let n = entry.read(&mut buf[kept..])?;
+                if n == 0 {
+                    break;
+                }
+                let seen = &buf[..kept + n];
+                if tags.iter().any(|t| t.find(seen).is_some()) {
+                    return Ok(true);
+                }
+                kept = seen.len().min(2);
+                let from = seen.len() - kept;
+                buf.copy_within(from..from + kept, 0);
+            }
+        }
+        Ok(false)
+    };
+    search().unwrap_or(true)
+}
+
 /// The positions of a sheet's formula cells, read with a second reader over the same sheet.
 /// Only asked for when the value reader meets an empty `<c>` element (a styled blank, or a
-/// formula never calculated), so sheets without such cells pay nothing for the check.
+/// formula never calculated) in a workbook that has formulas.
 fn formula_cells(
     path: &Path,
     kind: BookKind,
@@ -323,7 +362,11 @@ impl RowSource for XlsxSource {
             let mut value = value_of_ref(cell.get_value().clone());
             if value.is_blank_value() {
                 if formulas.is_none() {
-                    formulas = Some(formula_cells(&path, kind, &this.info.sheet)?);
+                    formulas = Some(if may_have_formulas(&path) {
+                        formula_cells(&path, kind, &this.info.sheet)?
+                    } else {
+                        HashSet::new()
+                    });
                 }
                 if formulas
                     .as_ref()
@@ -350,5 +393,37 @@ impl RowSource for XlsxSource {
         }
         flush(current.take(), emit);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_formula_look_sees_formulas_and_only_formulas() {
+        let dir = tempfile::tempdir().unwrap();
+        let styled = rust_xlsxwriter::Format::new().set_bold();
+        let write = |name: &str, formula: bool| {
+            let mut book = rust_xlsxwriter::Workbook::new();
+            let ws = book.add_worksheet();
+            ws.write_string(0, 0, "name").unwrap();
+            // Styled blanks: what a formatted template row leaves behind.
+            for col in 0..30 {
+                ws.write_blank(1, col, &styled).unwrap();
+            }
+            if formula {
+                ws.write_formula(2, 0, "=A1&\"x\"").unwrap();
+            }
+            let path = dir.path().join(name);
+            book.save(&path).unwrap();
+            path
+        };
+        assert!(!may_have_formulas(&write("plain.xlsx", false)));
+        assert!(may_have_formulas(&write("formula.xlsx", true)));
+        // Not a workbook: "maybe", and the real reader reports what is wrong.
+        let junk = dir.path().join("junk.xlsx");
+        std::fs::write(&junk, b"not a zip").unwrap();
+        assert!(may_have_formulas(&junk));
     }
 }
