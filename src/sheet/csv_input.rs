@@ -138,37 +138,12 @@ pub fn detect_delimiter(head: &[u8]) -> u8 {
     }
 }
 
-impl RowSource for CsvSource {
-    fn info(&self) -> &SheetInfo {
-        &self.info
-    }
-
-    fn read(self: Box<Self>, emit: &mut dyn FnMut(RawRow) -> bool) -> Result<(), InputError> {
-        let path = self.info.path.clone();
-        let mut go_on = true;
-        let _hash = self.read_batches(&mut |batch| {
-            let Batch::Csv(blocks) = batch else {
-                unreachable!("a CSV source sends blocks")
-            };
-            for block in &blocks {
-                block.rows(&path, &mut |row| {
-                    go_on = emit(row.take());
-                    Ok(go_on)
-                })?;
-                if !go_on {
-                    break;
-                }
-            }
-            Ok(go_on)
-        })?;
-        Ok(())
-    }
-
-    /// Cuts the stream into blocks of whole records without parsing them: parsing happens on
-    /// the validating cores, so this thread only reads and looks for record ends.
-    fn read_batches(
-        self: Box<Self>,
-        emit: &mut dyn FnMut(Batch) -> Result<bool, InputError>,
+impl CsvSource {
+    /// Cuts the stream into blocks of whole records without parsing them, and calls `each` with
+    /// each until it returns false. Gives the input's sha256 when it read the whole input.
+    fn blocks(
+        self,
+        each: &mut dyn FnMut(CsvBlock) -> Result<bool, InputError>,
     ) -> Result<Option<String>, InputError> {
         let path = self.info.path.clone();
         let mut hasher = self.hasher;
@@ -184,7 +159,6 @@ impl RowSource for CsvSource {
             Box::new(chained)
         };
         let mut splitter = Splitter::new(self.delimiter, BLOCK_BYTES);
-        let mut blocks = Vec::with_capacity(BLOCKS_PER_BATCH);
         loop {
             let block =
                 splitter
@@ -193,21 +167,56 @@ impl RowSource for CsvSource {
                         path: path.clone(),
                         source,
                     })?;
-            let last = block.as_ref().is_none_or(|b| b.cut);
-            blocks.extend(block);
-            if blocks.len() == BLOCKS_PER_BATCH || (last && !blocks.is_empty()) {
-                let full = std::mem::replace(&mut blocks, Vec::with_capacity(BLOCKS_PER_BATCH));
-                if !emit(Batch::Csv(full))? {
-                    return Ok(None);
-                }
-            }
-            if last {
-                break;
+            let Some(block) = block else { break };
+            if !each(block)? {
+                return Ok(None);
             }
         }
         let whole = splitter.read_all;
         drop(input);
         Ok(whole.then(|| hex(hasher)))
+    }
+}
+
+impl RowSource for CsvSource {
+    fn info(&self) -> &SheetInfo {
+        &self.info
+    }
+
+    fn read(self: Box<Self>, emit: &mut dyn FnMut(RawRow) -> bool) -> Result<(), InputError> {
+        let path = self.info.path.clone();
+        self.blocks(&mut |block| {
+            let mut go_on = true;
+            block.rows(&path, &mut |row| {
+                go_on = emit(row.take());
+                Ok(go_on)
+            })?;
+            Ok(go_on)
+        })?;
+        Ok(())
+    }
+
+    /// Blocks unparsed, a few at a time: parsing happens on the validating cores, so this thread
+    /// only reads, hashes and looks for record ends.
+    fn read_batches(
+        self: Box<Self>,
+        emit: &mut dyn FnMut(Batch) -> Result<bool, InputError>,
+    ) -> Result<Option<String>, InputError> {
+        let mut blocks = Vec::with_capacity(BLOCKS_PER_BATCH);
+        let hash = self.blocks(&mut |block| {
+            blocks.push(block);
+            if blocks.len() < BLOCKS_PER_BATCH {
+                return Ok(true);
+            }
+            emit(Batch::Csv(std::mem::replace(
+                &mut blocks,
+                Vec::with_capacity(BLOCKS_PER_BATCH),
+            )))
+        })?;
+        if !blocks.is_empty() && !emit(Batch::Csv(blocks))? {
+            return Ok(None);
+        }
+        Ok(hash)
     }
 }
 
