@@ -16,7 +16,8 @@
 //!    against a baseline measured in the same run on the same file: a bare `csv::ByteRecord` loop
 //!    for CSV, a bare calamine `worksheet_range` for XLSX. Each is run `BENCH_RUNS` times
 //!    (default 3) after a warm-up read of the file into the page cache; the median is reported.
-//! 4. Takes each tool run's peak RSS from `wait4`'s `ru_maxrss`.
+//! 4. Takes each tool run's peak RSS from `wait4`'s `ru_maxrss`, in a small helper process (see
+//!    `run_tool` for why not from here).
 //! 5. Checks the first report of each file (the JSON parses, `summary.rows` and the `rows` array
 //!    both equal the input rows, every row valid, exit code 0), so a broken run is never timed.
 //!
@@ -115,6 +116,15 @@ const C_LEVELS: usize = 28;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if std::env::var_os(HELPER_ENV).is_some() {
+        std::process::exit(match measure_child(&args[1..]) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("measuring helper: {e}");
+                1
+            }
+        });
+    }
     if !args.iter().any(|a| a == "--bench") {
         println!("throughput: a benchmark; run it with `cargo bench --bench throughput`");
         return;
@@ -429,10 +439,19 @@ struct ToolRun {
     exit: i32,
 }
 
+/// Set in the environment of this binary when it runs as the measuring helper.
+const HELPER_ENV: &str = "STREAK_IMPORT_BENCH_HELPER";
+
+/// Runs `validate` on `input` and measures it. The tool is started by a small helper process (this
+/// binary again) rather than from here: on Linux, `exec` in a child that shares its parent's
+/// memory (as `posix_spawn` does) records the parent's peak memory as the child's `ru_maxrss`, and
+/// this process holds a whole calamine range after the XLSX baseline. The helper's peak is its own
+/// few MB.
 fn run_tool(bin: &Path, input: &Path, report: &Path, stderr_log: &Path) -> Res<ToolRun> {
     let _ = fs::remove_file(report);
-    let start = Instant::now();
-    let child = Command::new(bin)
+    let out = Command::new(std::env::current_exe()?)
+        .env(HELPER_ENV, "1")
+        .arg(bin)
         .arg("validate")
         .arg(input)
         .arg("--report")
@@ -440,8 +459,34 @@ fn run_tool(bin: &Path, input: &Path, report: &Path, stderr_log: &Path) -> Res<T
         .arg("--quiet")
         .env("STREAK_IMPORT_NOW", NOW)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
         .stderr(File::create(stderr_log)?)
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    let [secs, peak_kb, cpu, exit] = fields[..] else {
+        return Err(format!(
+            "the measuring helper said {text:?} (see {})",
+            stderr_log.display()
+        )
+        .into());
+    };
+    Ok(ToolRun {
+        secs: secs.parse()?,
+        peak_kb: peak_kb.parse()?,
+        cpu: cpu.parse()?,
+        exit: exit.parse()?,
+    })
+}
+
+/// The helper: runs `command` with its output discarded and its errors on this process's stderr,
+/// and prints its wall seconds, peak RSS (KB), user+sys seconds and exit code.
+fn measure_child(command: &[String]) -> Res<()> {
+    let (program, args) = command.split_first().ok_or("no command to measure")?;
+    let start = Instant::now();
+    let child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
         .spawn()?;
     let pid = child.id() as libc::pid_t;
     let mut status: libc::c_int = 0;
@@ -466,12 +511,8 @@ fn run_tool(bin: &Path, input: &Path, report: &Path, stderr_log: &Path) -> Res<T
     // ru_maxrss is in kilobytes on Linux.
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     let cpu = tv(usage.ru_utime) + tv(usage.ru_stime);
-    Ok(ToolRun {
-        secs,
-        peak_kb: usage.ru_maxrss,
-        cpu,
-        exit,
-    })
+    println!("{secs} {} {cpu} {exit}", usage.ru_maxrss);
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
