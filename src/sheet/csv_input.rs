@@ -264,7 +264,7 @@ impl CsvBlock {
             .has_headers(false)
             .flexible(true)
             .delimiter(self.delimiter)
-            .buffer_capacity(BLOCK_BYTES)
+            .buffer_capacity(64 * 1024)
             .from_reader(self.bytes.as_slice());
         let mut lines = LineCount::default();
         let mut records = 0u64;
