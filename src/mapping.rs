@@ -202,17 +202,21 @@ impl Mapping {
         self.constants.keys().any(|&c| def(c).key == key)
     }
 
-    /// The constant for a column the sheet lacks.
-    /// A cell of `col` as the template would have it, for the retry sheet: the value map and the
-    /// constant applied, and a date in the map's format turned into a date, so the sheet imports
-    /// without the map. A value the map cannot read stays as the file has it.
+    /// The cell of `col` as the template would have it: the value map applied, and the constant
+    /// where the cell is blank or the sheet lacks the column (`written` is None then).
+    pub fn template_cell<'a>(&'a self, col: Col, written: Option<Cell<'a>>) -> Option<Cell<'a>> {
+        match (written.map(|c| self.apply(col, c)), self.constant(col)) {
+            (Some(c), _) if !c.is_blank() => Some(c),
+            (_, Some(constant)) => Some(Cell::Text(Cow::Borrowed(constant))),
+            (c, None) => c,
+        }
+    }
+
+    /// [`Mapping::template_cell`] as a value for the retry sheet, with a date in the map's format
+    /// turned into a date, so the sheet imports without the map. A value the map cannot read
+    /// stays as the file has it.
     pub fn template_value(&self, col: Col, cell: Option<&Value>) -> Option<Value> {
-        let written = cell.map(Value::as_cell);
-        let mapped = match (written.map(|c| self.apply(col, c)), self.constant(col)) {
-            (Some(c), _) if !c.is_blank() => c,
-            (_, Some(constant)) => Cell::Text(Cow::Borrowed(constant)),
-            (c, None) => return c.map(|c| c.to_value()),
-        };
+        let mapped = self.template_cell(col, cell.map(Value::as_cell))?;
         if let (Kind::Date, Some(rules), Cell::Text(_)) =
             (def(col).kind, self.date_rules(col), &mapped)
         {
@@ -223,6 +227,7 @@ impl Mapping {
         Some(mapped.to_value())
     }
 
+    /// The constant for a column the sheet lacks.
     pub fn constant(&self, col: Col) -> Option<&str> {
         self.constants.get(&col).map(String::as_str)
     }

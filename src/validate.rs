@@ -92,14 +92,7 @@ impl<'a> RowReader<'a> {
         });
         if let Some(m) = ctx.mapping.as_ref() {
             for (def, slot) in COLUMNS.iter().zip(cells.iter_mut()) {
-                *slot = match (
-                    slot.take().map(|c| m.apply(def.col, c)),
-                    m.constant(def.col),
-                ) {
-                    (Some(c), _) if !c.is_blank() => Some(c),
-                    (_, Some(constant)) => Some(Cell::Text(Cow::Borrowed(constant))),
-                    (c, None) => c,
-                };
+                *slot = m.template_cell(def.col, slot.take());
             }
         }
         RowReader {

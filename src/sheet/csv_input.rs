@@ -33,7 +33,6 @@ impl CsvSource {
             source,
         };
         let mut file = File::open(path).map_err(unreadable)?;
-        let size = file.metadata().map_err(unreadable)?.len();
         let mut head = Vec::with_capacity(SNIFF_BYTES);
         (&mut file)
             .take(SNIFF_BYTES as u64)
@@ -84,7 +83,8 @@ impl CsvSource {
                 sheet: stem,
                 format: if tab { "tsv" } else { "csv" }.into(),
                 dialect: Some(format!("{encoding}, delimiter {shown}")),
-                size_hint: Some(size),
+                // Rows are not known until the file is read.
+                size_hint: None,
             },
             hasher,
             head,

@@ -171,10 +171,7 @@ impl RawRow {
 
     pub fn get(&self, index: usize) -> Cell<'_> {
         match &self.cells {
-            Cells::CsvText(r) => match r.get(index) {
-                None | Some("") => Cell::Empty,
-                Some(text) => Cell::Text(Cow::Borrowed(text)),
-            },
+            Cells::CsvText(r) => r.get(index).map_or(Cell::Empty, csv_cell),
             Cells::Csv(r) => match r.get(index) {
                 None | Some(b"") => Cell::Empty,
                 Some(bytes) => Cell::Text(decode_text(bytes)),
@@ -190,18 +187,7 @@ impl RawRow {
     /// Calls `f` with each cell and its index, in order (one pass: cheaper than `get` per cell).
     pub fn for_each_cell<'a>(&'a self, mut f: impl FnMut(usize, Cell<'a>)) {
         match &self.cells {
-            Cells::CsvText(r) => {
-                for (i, text) in r.iter().enumerate() {
-                    f(
-                        i,
-                        if text.is_empty() {
-                            Cell::Empty
-                        } else {
-                            Cell::Text(Cow::Borrowed(text))
-                        },
-                    );
-                }
-            }
+            Cells::CsvText(r) => r.iter().enumerate().for_each(|(i, t)| f(i, csv_cell(t))),
             _ => (0..self.len()).for_each(|i| f(i, self.get(i))),
         }
     }
@@ -212,6 +198,15 @@ impl RawRow {
             row: self.row,
             cells: std::mem::replace(&mut self.cells, Cells::Book(Vec::new())),
         }
+    }
+}
+
+/// A CSV cell's text as a cell: an empty one is an empty cell.
+fn csv_cell(text: &str) -> Cell<'_> {
+    if text.is_empty() {
+        Cell::Empty
+    } else {
+        Cell::Text(Cow::Borrowed(text))
     }
 }
 
