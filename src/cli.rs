@@ -134,6 +134,10 @@ pub struct ApiArgs {
     /// Seconds to wait for each answer.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub timeout: u64,
+    /// The longest wait the run accepts, in seconds: a Retry-After beyond it, or a rate limit
+    /// that admits nothing for longer, stops the run (exit 3) with the rows not sent kept.
+    #[arg(long, value_name = "SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub max_wait: u64,
     /// Post nothing when any row is invalid.
     #[arg(long)]
     pub strict: bool,

@@ -85,6 +85,8 @@ pub enum InputError {
     ReportXlsx { path: PathBuf, detail: String },
     #[error("--report {path}: unknown report type. Use a path ending in .json, .csv or .xlsx.")]
     ReportType { path: PathBuf },
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
     #[error("{0}")]
     Usage(String),
 }

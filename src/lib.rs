@@ -15,6 +15,7 @@ pub mod input_hash;
 pub mod journal;
 pub mod mapping;
 pub mod outcome;
+pub mod pace;
 pub mod payload;
 pub mod periods;
 pub mod pipeline;

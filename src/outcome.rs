@@ -101,6 +101,10 @@ pub struct RowOutcome {
     pub http_status: Option<u16>,
     pub api_errors: Vec<ApiError>,
     pub attempts: u32,
+    /// What the tool itself has to say about the outcome (how an id was found, why a row was
+    /// not sent), apart from the API's own `api_errors`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// The server preview's verdict (dry run with credentials or `--sandbox`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
@@ -132,6 +136,7 @@ impl RowOutcome {
             http_status: None,
             api_errors: Vec::new(),
             attempts: 0,
+            note: None,
             plan: None,
             payload: None,
             name_key: None,

@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use streak_import::sandbox::{Sandbox, SandboxConfig};
+use streak_import::sandbox::{RateLimit, Sandbox, SandboxConfig};
 
 const NOW: &str = "2026-07-01T09:00:00";
 const PASSWORD: &str = "Tr0ub4dor&3-sandbox";
@@ -134,7 +134,7 @@ async fn faults_still_give_every_row_exactly_once() {
     let sb = sandbox(SandboxConfig {
         error_rate: 0.10,
         drop_rate: 0.03,
-        rate_limit_per_sec: Some(400),
+        rate_limit: Some(RateLimit::per_second(400)),
         seed: Some(7),
         ..Default::default()
     })

@@ -1,14 +1,14 @@
 //! `import FILE`: validate, then create every valid row on the API exactly once, then report.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::{write_reports, Mode, Prepared};
-use crate::api::{ApiConfig, Client, Credentials, Stop};
+use crate::api::{ApiConfig, Client, Credentials, Halt, Stop};
 use crate::cli::{ApiArgs, ImportArgs};
 use crate::error::{exit, InputError};
 use crate::journal::Journal;
@@ -25,7 +25,19 @@ const CLUSTERS: [(&str, &str); 4] = [
     ("us", "https://us.api.capillarytech.com"),
 ];
 
-/// The base URL, refusing plain http except to loopback (or with `--allow-http`).
+/// `text` with anything between `scheme://` and `@` hidden: a URL that holds credentials must
+/// not print them, even in the message that refuses it.
+fn redacted(text: &str) -> String {
+    match (text.find("://"), text.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}***{}", &text[..scheme + 3], &text[at..])
+        }
+        _ => text.to_string(),
+    }
+}
+
+/// The base URL, refusing credentials inside it and plain http except to loopback (or with
+/// `--allow-http`).
 pub fn base_url(api: &ApiArgs) -> Result<Url, InputError> {
     let text = match (&api.base_url, &api.cluster) {
         (Some(u), _) => u.clone(),
@@ -38,8 +50,15 @@ pub fn base_url(api: &ApiArgs) -> Result<Url, InputError> {
             ))
         }
     };
+    let shown = redacted(&text);
     let url = Url::parse(&text)
-        .map_err(|e| InputError::Usage(format!("--base-url {text}: not a URL ({e})")))?;
+        .map_err(|e| InputError::Usage(format!("--base-url {shown}: not a URL ({e})")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(InputError::Usage(format!(
+            "--base-url {shown}: the URL holds credentials (user:password@); they would travel in every request and show in logs. \
+             Remove them and set CAPILLARY_USERNAME and CAPILLARY_PASSWORD (or the OAuth key and secret) instead"
+        )));
+    }
     let loopback = match url.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -50,9 +69,9 @@ pub fn base_url(api: &ApiArgs) -> Result<Url, InputError> {
         "https" => Ok(url),
         "http" if loopback || api.allow_http => Ok(url),
         "http" => Err(InputError::Usage(format!(
-            "--base-url {text}: plain http would send the credentials unencrypted; use https (or --allow-http if you really mean it)"
+            "--base-url {shown}: plain http would send the credentials unencrypted; use https (or --allow-http if you really mean it)"
         ))),
-        other => Err(InputError::Usage(format!("--base-url {text}: unsupported scheme `{other}`; use https"))),
+        other => Err(InputError::Usage(format!("--base-url {shown}: unsupported scheme `{other}`; use https"))),
     }
 }
 
@@ -130,16 +149,18 @@ async fn connect(
         rate_limit: api.rate_limit,
         max_attempts: api.max_attempts,
         timeout: Duration::from_secs(api.timeout),
+        max_wait: Duration::from_secs(api.max_wait),
     })
     .map_err(|e| InputError::Usage(format!("cannot set up the HTTP client: {e}")))?;
     Ok((sandbox, client))
 }
 
-/// Ctrl-C once: stop starting requests. Twice: exit now (every journal line is already flushed).
-fn on_ctrl_c(interrupted: Arc<AtomicBool>) {
+/// Ctrl-C once: no new requests, every wait ends at once. Twice: exit now (every journal line
+/// is already handed to the OS).
+fn on_ctrl_c(interrupt: CancellationToken) {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            interrupted.store(true, Ordering::Relaxed);
+            interrupt.cancel();
             eprintln!("\nstopping: no new requests; waiting for those in flight (Ctrl-C again to quit now; the journal is safe)");
             if tokio::signal::ctrl_c().await.is_ok() {
                 std::process::exit(exit::INTERRUPTED);
@@ -245,20 +266,32 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
     } else {
         let (journal, previous) = Journal::open(&api.state_dir, &sha, api.fresh)?;
         lines.push(format!("journal: {}", journal.path().display()));
+        for warning in &previous.warnings {
+            eprintln!("warning: journal {warning}");
+        }
         runtime.block_on(async {
             let (sandbox, client) = connect(args, remote, &mut lines).await?;
-            let interrupted = Arc::new(AtomicBool::new(false));
-            on_ctrl_c(interrupted.clone());
+            let interrupt = CancellationToken::new();
+            on_ctrl_c(interrupt.clone());
+            let client = Arc::new(client);
             let (ended, counts) = post_all(
                 &mut rows,
-                Arc::new(client),
+                client.clone(),
                 journal,
                 previous,
                 api.concurrency as usize,
-                interrupted,
+                Duration::from_secs(api.timeout),
+                interrupt,
                 &progress,
             )
             .await;
+            let traffic = client.traffic();
+            if traffic.limited > 0 || traffic.retries > 0 {
+                lines.push(format!(
+                    "{} requests: {} answered 429 (rate limited), {} retries",
+                    traffic.requests, traffic.limited, traffic.retries
+                ));
+            }
             if counts.skipped > 0 {
                 lines.push(format!(
                     "{} rows were already done by an earlier run of this file: not sent again",
@@ -280,6 +313,7 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
 
     let json_extra = match &ended {
         Ended::Stopped(stop) => serde_json::json!({ "stopped": stop.to_string() }),
+        Ended::Journal(e) => serde_json::json!({ "stopped": e.to_string() }),
         Ended::Interrupted => serde_json::json!({ "interrupted": true }),
         Ended::Done => serde_json::json!({}),
     };
@@ -296,9 +330,11 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
     Ok(match ended {
         Ended::Stopped(stop) => {
             eprintln!("error: {stop}");
-            match stop {
-                Stop::AuthRefused { .. } | Stop::Unreachable { .. } => exit::API,
-            }
+            exit::API
+        }
+        Ended::Journal(e) => {
+            eprintln!("error: {e}");
+            exit::INPUT
         }
         Ended::Interrupted => exit::INTERRUPTED,
         Ended::Done if tally.all_good() => exit::OK,
@@ -324,6 +360,7 @@ async fn preview(
         .filter(|&i| rows[i].status == Status::Valid)
         .collect();
     let phase = progress.phase("previewing", Some(todo.len() as u64));
+    let cancel = CancellationToken::new();
     let mut counts = PlanCounts::default();
     let mut tasks = tokio::task::JoinSet::new();
     let mut pending = todo.into_iter();
@@ -331,10 +368,11 @@ async fn preview(
         while tasks.len() < concurrency.max(1) {
             let Some(i) = pending.next() else { break };
             let (client, name) = (client.clone(), rows[i].name.clone());
+            let cancel = cancel.clone();
             tasks.spawn(async move {
-                let answer = client.name_is_free(&name).await;
+                let answer = client.name_is_free(&name, &cancel).await;
                 let id = match answer {
-                    Ok(false) => client.find_id(&name).await,
+                    Ok(false) => client.find_id(&name, &cancel).await.0,
                     _ => None,
                 };
                 (i, answer, id)
@@ -346,7 +384,12 @@ async fn preview(
         let Ok((i, answer, id)) = joined else {
             continue;
         };
-        match answer? {
+        let answer = match answer {
+            Ok(free) => free,
+            Err(Halt::Stop(stop)) => return Err(stop),
+            Err(_) => break,
+        };
+        match answer {
             true => {
                 rows[i].plan = Some(Plan::Create);
                 counts.create += 1;

@@ -2,9 +2,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::error::{exit, InputError};
-use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::sandbox::{LimitShape, RateLimit, Sandbox, SandboxConfig};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct SandboxArgs {
@@ -55,9 +56,20 @@ pub struct SandboxArgs {
     /// Share (0–1) of create requests answered 503 before anything is stored.
     #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
     pub error_rate: f64,
-    /// Requests per second above which the sandbox answers 429 with Retry-After: 1.
-    #[arg(long, value_name = "N")]
-    pub rate_limit: Option<u32>,
+    /// Rate limit on every authenticated request: N per second (`N` or `N/s`) or per minute
+    /// (`N/min`); above it the sandbox answers 429.
+    #[arg(long, value_name = "N[/s|/min]", value_parser = parse_quota)]
+    pub rate_limit: Option<(u32, Duration)>,
+    /// How the rate limit counts: `fixed` windows (from the first request), a `sliding`
+    /// window, or a token `bucket` (bursts up to N).
+    #[arg(long, value_name = "SHAPE", default_value = "fixed")]
+    pub rate_shape: LimitShape,
+    /// Answer 429 without a Retry-After header.
+    #[arg(long)]
+    pub no_retry_after: bool,
+    /// Change the rate limit's N once, SECS after the first request (e.g. 30:200).
+    #[arg(long, value_name = "SECS:N", value_parser = parse_change)]
+    pub rate_change: Option<(Duration, u32)>,
     /// Share (0–1) of create requests that are stored and then dropped without any response.
     #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
     pub drop_rate: f64,
@@ -67,6 +79,34 @@ pub struct SandboxArgs {
     /// Seed for the fault draws, for reproducible rehearsals.
     #[arg(long)]
     pub seed: Option<u64>,
+}
+
+/// `20`, `20/s` → 20 a second; `100/min` → 100 a minute.
+fn parse_quota(text: &str) -> Result<(u32, Duration), String> {
+    let t = text.trim();
+    let (number, period) = if let Some(n) = t.strip_suffix("/min") {
+        (n, Duration::from_secs(60))
+    } else {
+        (t.strip_suffix("/s").unwrap_or(t), Duration::from_secs(1))
+    };
+    match number.trim().parse::<u32>() {
+        Ok(n) if n > 0 => Ok((n, period)),
+        _ => Err(format!(
+            "`{text}` is not a rate; write it like 20/s or 100/min (at least 1)"
+        )),
+    }
+}
+
+/// `30:200` → after 30 s, 200 per period.
+fn parse_change(text: &str) -> Result<(Duration, u32), String> {
+    let bad = || format!("`{text}` is not SECS:N; write it like 30:200");
+    let (secs, n) = text.split_once(':').ok_or_else(bad)?;
+    let secs: f64 = secs.trim().parse().map_err(|_| bad())?;
+    let n: u32 = n.trim().parse().map_err(|_| bad())?;
+    if !(0.0..=86_400.0).contains(&secs) || n == 0 {
+        return Err(bad());
+    }
+    Ok((Duration::from_secs_f64(secs), n))
 }
 
 impl SandboxArgs {
@@ -105,9 +145,9 @@ impl SandboxArgs {
                 )));
             }
         }
-        if self.rate_limit == Some(0) {
+        if self.rate_limit.is_none() && self.rate_change.is_some() {
             return Err(InputError::Usage(
-                "--rate-limit 0: give at least 1 request per second, or leave the option out for no limit.".into(),
+                "--rate-change needs a --rate-limit to change.".into(),
             ));
         }
         if self.token_ttl == 0 {
@@ -126,7 +166,13 @@ impl SandboxArgs {
             token_ttl_secs: self.token_ttl,
             latency_ms: self.latency_ms,
             error_rate: self.error_rate,
-            rate_limit_per_sec: self.rate_limit,
+            rate_limit: self.rate_limit.map(|(quota, period)| RateLimit {
+                quota,
+                period,
+                shape: self.rate_shape,
+                retry_after: !self.no_retry_after,
+                change: self.rate_change,
+            }),
             drop_rate: self.drop_rate,
             state_file: self.state.clone(),
             seed: self.seed,

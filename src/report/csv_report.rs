@@ -77,6 +77,10 @@ impl CsvReport {
                 .map_err(|e| write_error(&self.path)(e.into()))?;
             wrote = true;
         }
+        if let Some(note) = &o.note {
+            write("", "", "note", note).map_err(|e| write_error(&self.path)(e.into()))?;
+            wrote = true;
+        }
         if !wrote {
             write("", "", "", "").map_err(|e| write_error(&self.path)(e.into()))?;
         }

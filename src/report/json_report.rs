@@ -119,6 +119,10 @@ fn write_row(out: &mut Vec<u8>, o: &RowOutcome, sheet_json: &str) {
     list(out, &o.api_errors);
     out.extend_from_slice(b",\"attempts\":");
     int(out, Some(o.attempts));
+    if let Some(note) = &o.note {
+        out.extend_from_slice(b",\"note\":");
+        serde_json::to_writer(&mut *out, note).expect("serializing to memory cannot fail");
+    }
     if let Some(plan) = o.plan {
         out.extend_from_slice(b",\"plan\":");
         serde_json::to_writer(&mut *out, &plan).expect("serializing to memory cannot fail");
@@ -159,6 +163,7 @@ mod tests {
         created.target_group_id = Some(i64::MIN);
         created.http_status = Some(200);
         created.attempts = 3;
+        created.note = Some("found by \"name\"".into());
         created.api_errors = vec![ApiError {
             code: 310069,
             message: "exists".into(),

@@ -327,5 +327,6 @@ fn row_message(o: &RowOutcome) -> String {
             .iter()
             .map(|a| format!("API {}: {}", a.code, a.message)),
     );
+    parts.extend(o.note.clone());
     parts.join("; ")
 }

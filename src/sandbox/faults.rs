@@ -1,16 +1,18 @@
-//! Injected faults: the 503 share, the dropped-response share and the per-second rate limit.
+//! Injected faults: the 503 share, the dropped-response share and the rate limit ([`super::limit`]).
 //!
 //! Draws come from one generator, seeded by `seed` when given, so a sequential run with the same
 //! seed sees the same faults on the same requests. A rate of 0 never draws and a rate of 1 always
 //! fails, so the extremes are exact whatever the seed.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::http::StatusCode;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use super::limit::Limiter;
 use super::routes::ApiError;
 use super::{lock, SandboxConfig};
 
@@ -18,14 +20,8 @@ pub(crate) struct Faults {
     rng: Mutex<StdRng>,
     error_rate: f64,
     drop_rate: f64,
-    limit: Option<u32>,
-    window: Mutex<Window>,
-}
-
-/// A fixed one-second window that opens with the first request after the previous one closed.
-struct Window {
-    opened: Instant,
-    count: u32,
+    limiter: Option<Mutex<Limiter>>,
+    limited: AtomicU64,
 }
 
 impl Faults {
@@ -38,11 +34,11 @@ impl Faults {
             rng: Mutex::new(rng),
             error_rate: config.error_rate,
             drop_rate: config.drop_rate,
-            limit: config.rate_limit_per_sec,
-            window: Mutex::new(Window {
-                opened: Instant::now(),
-                count: 0,
-            }),
+            limiter: config
+                .rate_limit
+                .clone()
+                .map(|l| Mutex::new(Limiter::new(l))),
+            limited: AtomicU64::new(0),
         }
     }
 
@@ -74,26 +70,29 @@ impl Faults {
         self.draw(self.drop_rate)
     }
 
-    /// 429 with `Retry-After: 1` above `limit` requests in the current second.
+    /// 429 (with `Retry-After` unless the limit is configured without) when the limiter
+    /// refuses.
     pub(crate) fn rate_limit(&self) -> Result<(), ApiError> {
-        let Some(limit) = self.limit else {
+        let Some(limiter) = &self.limiter else {
             return Ok(());
         };
-        let now = Instant::now();
-        let mut window = lock(&self.window);
-        if now.duration_since(window.opened) >= Duration::from_secs(1) {
-            window.opened = now;
-            window.count = 0;
-        }
-        if window.count >= limit {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                429,
-                &format!("Rate limit exceeded: at most {limit} requests per second; retry after 1 second"),
-            )
-            .retry_after(1));
-        }
-        window.count += 1;
-        Ok(())
+        let Err(retry_after) = lock(limiter).admit(Instant::now()) else {
+            return Ok(());
+        };
+        self.limited.fetch_add(1, Ordering::Relaxed);
+        let error = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            429,
+            "Rate limit exceeded (sandbox --rate-limit); retry later",
+        );
+        Err(match retry_after {
+            Some(secs) => error.retry_after(secs),
+            None => error,
+        })
+    }
+
+    /// How many requests the limiter refused.
+    pub(crate) fn limited(&self) -> u64 {
+        self.limited.load(Ordering::Relaxed)
     }
 }

@@ -28,6 +28,7 @@
 mod auth;
 mod faults;
 mod latency;
+mod limit;
 mod routes;
 mod rules;
 mod store;
@@ -39,7 +40,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -50,6 +51,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt;
+
+pub use limit::{LimitShape, RateLimit};
 
 /// How the sandbox behaves: credentials, token lifetime, faults and persistence.
 #[derive(Debug, Clone)]
@@ -66,8 +69,8 @@ pub struct SandboxConfig {
     pub latency_ms: u64,
     /// Share (0..=1) of `POST /v3/targetGroups` answered 503 before anything is committed.
     pub error_rate: f64,
-    /// Requests per second above which authenticated requests get 429 + `Retry-After: 1`.
-    pub rate_limit_per_sec: Option<u32>,
+    /// The rate limit on every authenticated request (429 when it refuses).
+    pub rate_limit: Option<RateLimit>,
     /// Share (0..=1) of `POST /v3/targetGroups` that are committed and then dropped: the
     /// connection is closed without any response.
     pub drop_rate: f64,
@@ -87,7 +90,7 @@ impl Default for SandboxConfig {
             token_ttl_secs: 300,
             latency_ms: 0,
             error_rate: 0.0,
-            rate_limit_per_sec: None,
+            rate_limit: None,
             drop_rate: 0.0,
             state_file: None,
             seed: None,
@@ -109,8 +112,13 @@ impl SandboxConfig {
                 ));
             }
         }
-        if self.rate_limit_per_sec == Some(0) {
-            return invalid("sandbox rate limit must be at least 1 request per second".into());
+        if let Some(limit) = &self.rate_limit {
+            let quotas = std::iter::once(limit.quota).chain(limit.change.map(|(_, q)| q));
+            if quotas.into_iter().any(|q| q == 0) || limit.period.is_zero() {
+                return invalid(
+                    "sandbox rate limit must admit at least 1 request per period".into(),
+                );
+            }
         }
         if self.token_ttl_secs == 0 {
             return invalid("sandbox token lifetime must be at least 1 second".into());
@@ -132,7 +140,7 @@ pub struct Sandbox {
 pub(crate) struct Shared {
     config: SandboxConfig,
     store: Mutex<store::Store>,
-    received: Mutex<Vec<Value>>,
+    received: Mutex<Vec<(Instant, Value)>>,
     requests: AtomicU64,
     tokens: auth::Tokens,
     faults: faults::Faults,
@@ -225,7 +233,23 @@ impl Sandbox {
     /// Every `POST /v3/targetGroups` body received, in arrival order, including refused ones
     /// (401, 429, 503, 400). A body that is not JSON is recorded as a JSON string of its text.
     pub fn received(&self) -> Vec<Value> {
-        lock(&self.shared.received).clone()
+        lock(&self.shared.received)
+            .iter()
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// When each `POST /v3/targetGroups` arrived, in arrival order.
+    pub fn create_arrivals(&self) -> Vec<Instant> {
+        lock(&self.shared.received)
+            .iter()
+            .map(|(t, _)| *t)
+            .collect()
+    }
+
+    /// How many requests the rate limit answered 429.
+    pub fn limited_count(&self) -> u64 {
+        self.shared.faults.limited()
     }
 
     /// Every HTTP request received, on any path, whatever the answer.

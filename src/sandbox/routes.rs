@@ -83,6 +83,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v3/targetGroups/isValidName", post(is_valid_name))
         .route("/v3/targetGroups/{id}", get(get_one).delete(delete))
         .route("/v3/milestones", get(milestones))
+        .route("/_sandbox/stats", get(stats))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(shared)
@@ -150,10 +151,11 @@ async fn token_generate(
 /// `POST /v3/targetGroups`: record, auth, faults, validate, commit, then answer (or drop).
 async fn create(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> ApiResult {
     let parsed = serde_json::from_slice::<Value>(&body);
-    lock(&s.received).push(match &parsed {
+    let received = match &parsed {
         Ok(v) => v.clone(),
         Err(_) => Value::String(String::from_utf8_lossy(&body).into_owned()),
-    });
+    };
+    lock(&s.received).push((std::time::Instant::now(), received));
     s.admit(&headers)?;
     s.faults.unavailable()?;
     require_json(&headers)?;
@@ -318,6 +320,18 @@ async fn milestones(
         "warnings": null,
     }))
     .into_response())
+}
+
+/// `GET /_sandbox/stats`: what the sandbox saw, for benchmarks that run it as a process. Not
+/// part of the API: no auth, no rate limit.
+async fn stats(State(s): State<Arc<Shared>>) -> Response {
+    Json(json!({
+        "requests": s.requests.load(std::sync::atomic::Ordering::SeqCst),
+        "limited": s.faults.limited(),
+        "creates": lock(&s.received).len(),
+        "groups": lock(&s.store).all().len(),
+    }))
+    .into_response()
 }
 
 async fn not_found(method: Method, uri: Uri) -> ApiError {

@@ -794,7 +794,7 @@ async fn a_seed_makes_the_fault_draws_reproducible() {
 #[tokio::test]
 async fn the_rate_limit_answers_429_with_retry_after() {
     let api = Api::new(SandboxConfig {
-        rate_limit_per_sec: Some(1),
+        rate_limit: Some(crate::sandbox::RateLimit::per_second(1)),
         ..SandboxConfig::default()
     })
     .await;
