@@ -287,12 +287,47 @@ mod tests {
         for (argv, flag) in [
             (vec!["--error-rate", "1.5"], "--error-rate"),
             (vec!["--drop-rate=-0.1"], "--drop-rate"),
-            (vec!["--rate-limit", "0"], "--rate-limit"),
             (vec!["--token-ttl", "0"], "--token-ttl"),
+            (vec!["--rate-change", "5:10"], "--rate-change"),
         ] {
             let err = parse(&argv).config().unwrap_err().to_string();
             assert!(err.contains(flag), "{err}");
         }
+        for bad in [
+            ["--rate-limit", "0"],
+            ["--rate-limit", "ten"],
+            ["--rate-shape", "round"],
+            ["--rate-change", "soon:5"],
+        ] {
+            let err = Cli::try_parse_from(std::iter::once("sandbox").chain(bad))
+                .err()
+                .unwrap_or_else(|| panic!("{bad:?} was accepted"))
+                .to_string();
+            assert!(err.contains(bad[0]), "{err}");
+        }
+        let limit = parse(&[
+            "--rate-limit",
+            "100/min",
+            "--rate-shape",
+            "sliding",
+            "--no-retry-after",
+            "--rate-change",
+            "30:200",
+        ])
+        .config()
+        .unwrap()
+        .rate_limit
+        .unwrap();
+        assert_eq!(
+            limit,
+            RateLimit {
+                quota: 100,
+                period: Duration::from_secs(60),
+                shape: LimitShape::Sliding,
+                retry_after: false,
+                change: Some((Duration::from_secs(30), 200)),
+            }
+        );
         assert!(parse(&[
             "--error-rate",
             "1",
