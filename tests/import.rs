@@ -3,129 +3,16 @@
 //!
 //! The sandbox runs in the test process; the importer runs as the real binary.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use streak_import::sandbox::{RateLimit, Sandbox, SandboxConfig};
+use streak_import::sandbox::{RateLimit, SandboxConfig};
 
-const NOW: &str = "2026-07-01T09:00:00";
-const PASSWORD: &str = "Tr0ub4dor&3-sandbox";
+mod support;
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_streak-import"));
-    c.env("STREAK_IMPORT_NOW", NOW)
-        .env_remove("CAPILLARY_BASE_URL")
-        .env_remove("CAPILLARY_USERNAME")
-        .env_remove("CAPILLARY_PASSWORD")
-        .env_remove("CAPILLARY_OAUTH_KEY")
-        .env_remove("CAPILLARY_OAUTH_SECRET");
-    c
-}
-
-fn show(cmd: &Command, out: &Output) -> String {
-    format!(
-        "command: {cmd:?}\nstatus: {}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// `n` valid weekly streaks named `Streak NNNN`.
-fn write_rows(dir: &Path, n: usize) -> PathBuf {
-    let mut csv = String::from("name,frequency_type,total_periods,start_date,target_entity,target_type,default_value,streak_levels\n");
-    for i in 0..n {
-        csv.push_str(&format!(
-            "Streak {i:04},WEEKLY,4,2026-08-03,TRANSACTION,SALES,{},2;3\n",
-            100 + i
-        ));
-    }
-    let path = dir.join("rows.csv");
-    std::fs::write(&path, csv).unwrap();
-    path
-}
-
-async fn sandbox(config: SandboxConfig) -> Sandbox {
-    let config = SandboxConfig {
-        username: "till".into(),
-        password: PASSWORD.into(),
-        ..config
-    };
-    Sandbox::start(config, "127.0.0.1:0".parse::<SocketAddr>().unwrap())
-        .await
-        .unwrap()
-}
-
-fn import(base: &str, input: &Path, dir: &Path, extra: &[&str]) -> Command {
-    let mut c = bin();
-    c.current_dir(dir)
-        .arg("import")
-        .arg(input)
-        .args(["--base-url", base, "--state-dir"])
-        .arg(dir.join("state"))
-        .args([
-            "--report", "out.json", "--report", "out.csv", "--report", "out.xlsx", "--quiet",
-        ])
-        .args(extra)
-        .env("CAPILLARY_USERNAME", "till")
-        .env("CAPILLARY_PASSWORD", PASSWORD);
-    c
-}
-
-async fn run(mut cmd: Command) -> (Command, Output) {
-    tokio::task::spawn_blocking(move || {
-        let out = cmd.output().unwrap();
-        (cmd, out)
-    })
-    .await
-    .unwrap()
-}
-
-fn report_rows(dir: &Path) -> Vec<Value> {
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("out.json")).unwrap()).unwrap();
-    report["rows"].as_array().unwrap().clone()
-}
-
-fn names_on(sandbox: &Sandbox) -> HashMap<String, Vec<i64>> {
-    let mut by_name: HashMap<String, Vec<i64>> = HashMap::new();
-    for g in sandbox.groups() {
-        by_name
-            .entry(g["name"].as_str().unwrap().to_lowercase())
-            .or_default()
-            .push(g["id"].as_i64().unwrap());
-    }
-    by_name
-}
-
-/// Every row of the report is `created` with the id the sandbox holds for its name, and the
-/// sandbox holds each name exactly once.
-fn assert_exactly_once(dir: &Path, sandbox: &Sandbox, n: usize) {
-    let on_server = names_on(sandbox);
-    assert_eq!(
-        on_server.len(),
-        n,
-        "the sandbox should hold {n} distinct names"
-    );
-    for (name, ids) in &on_server {
-        assert_eq!(ids.len(), 1, "{name} exists {} times", ids.len());
-    }
-    let rows = report_rows(dir);
-    assert_eq!(rows.len(), n);
-    for r in rows {
-        let name = r["name"].as_str().unwrap().to_lowercase();
-        assert_eq!(r["status"], "created", "{r}");
-        assert_eq!(
-            r["target_group_id"].as_i64(),
-            Some(on_server[&name][0]),
-            "{r}"
-        );
-    }
-}
+use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_still_give_every_row_exactly_once() {
@@ -316,19 +203,6 @@ async fn no_output_file_contains_the_password() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&help.stdout).contains(PASSWORD));
     sb.shutdown().await;
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = vec![];
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else if !p.ends_with("rows.csv") {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
