@@ -181,16 +181,33 @@ struct Done {
     reconciled: bool,
 }
 
-/// Looks for a row an earlier run may have sent: now, then every [`LANDING_POLL`] until that
-/// request can no longer be landing. `Ok(None)`: not on the server.
+/// What a row's task hands back.
+enum Task {
+    Done(Done),
+    /// An earlier run's request for this row may still be landing: look again later, after
+    /// the other rows, instead of holding a worker while it lands.
+    Later {
+        body: Box<TargetGroup>,
+        landing_until: SystemTime,
+    },
+}
+
+/// When a request of an earlier run can no longer be landing, if that is still ahead.
+fn still_landing(landing_until: Option<SystemTime>) -> Option<Instant> {
+    landing_until
+        .and_then(|t| t.duration_since(SystemTime::now()).ok())
+        .map(|left| Instant::now() + left.min(LANDING_LIMIT))
+}
+
+/// Looks for a row an earlier run may have sent: now, and with `patient`, every
+/// [`LANDING_POLL`] until that request can no longer be landing. `Ok(None)`: not on the server.
 async fn find_landed(
     shared: &Shared,
     name: &str,
     landing_until: Option<SystemTime>,
+    patient: bool,
 ) -> Result<Option<i64>, Option<Halt>> {
-    let deadline = landing_until
-        .and_then(|t| t.duration_since(SystemTime::now()).ok())
-        .map(|left| Instant::now() + left.min(LANDING_LIMIT));
+    let deadline = still_landing(landing_until).filter(|_| patient);
     loop {
         let (id, halt) = shared.client.find_id(name, &shared.cancel).await;
         if id.is_some() {
@@ -212,18 +229,27 @@ async fn find_landed(
 }
 
 /// One row's whole life: reconcile what an earlier run may have sent, create, record.
+/// `second_look`: the row was put back once to let an earlier run's request land.
 async fn post_row(
     shared: Arc<Shared>,
     number: u32,
     name: String,
     body: Box<TargetGroup>,
     earlier: Earlier,
-) -> Done {
+    second_look: bool,
+) -> Task {
     let mut maybe_sent = false;
     if let Earlier::MaybeSent { landing_until } = earlier {
         maybe_sent = true;
-        let found = find_landed(&shared, &name, landing_until).await;
+        let found = find_landed(&shared, &name, landing_until, second_look).await;
         let (result, halt) = match found {
+            Ok(None) if !second_look && still_landing(landing_until).is_some() => {
+                let landing_until = landing_until.unwrap_or_else(SystemTime::now);
+                return Task::Later {
+                    body,
+                    landing_until,
+                };
+            }
             Ok(None) => (None, None),
             Ok(Some(id)) => (
                 Some(PostResult::Created {
@@ -252,12 +278,12 @@ async fn post_row(
             if reconciled {
                 shared.record(&landed.entry(number, &name, true));
             }
-            return Done {
+            return Task::Done(Done {
                 landed,
                 halt: end.halt,
                 sent: false,
                 reconciled,
-            };
+            });
         }
     }
     let mut intent_written = false;
@@ -280,12 +306,12 @@ async fn post_row(
     if record {
         shared.record(&landed.entry(number, &name, end.maybe_sent));
     }
-    Done {
+    Task::Done(Done {
         landed,
         halt: end.halt,
         sent: intent_written,
         reconciled: false,
-    }
+    })
 }
 
 /// Posts the valid rows of `rows` (in input order). Outcomes are written into `rows`; rows not
@@ -309,7 +335,7 @@ pub async fn post_all(
         timeout,
     });
     let mut counts = PostCounts::default();
-    let mut todo = Vec::new();
+    let mut todo = std::collections::VecDeque::new();
     for (i, row) in rows.iter_mut().enumerate() {
         if row.status != Status::Valid || row.payload.is_none() {
             continue;
@@ -321,19 +347,19 @@ pub async fn post_all(
                 }
                 counts.skipped += 1;
             }
-            earlier => todo.push((i, earlier)),
+            earlier => todo.push_back((i, earlier, false)),
         }
     }
     let phase = progress.phase("posting", Some(todo.len() as u64));
-    let mut tasks: JoinSet<Done> = JoinSet::new();
+    let mut tasks: JoinSet<Task> = JoinSet::new();
     let mut running: HashMap<tokio::task::Id, usize> = HashMap::new();
     let mut stop: Option<Stop> = None;
     let (mut created, mut existing, mut failed) = (0u64, 0u64, 0u64);
-    let mut pending = todo.into_iter();
+    let mut pending = todo;
     let mut started = 0usize;
     loop {
         while !shared.cancel.is_cancelled() && tasks.len() < concurrency.max(1) {
-            let Some((i, earlier)) = pending.next() else {
+            let Some((i, earlier, second_look)) = pending.pop_front() else {
                 break;
             };
             if started > 0 && started < concurrency {
@@ -346,7 +372,8 @@ pub async fn post_all(
                 continue;
             };
             let (number, name) = (rows[i].row, rows[i].name.clone());
-            let handle = tasks.spawn(post_row(shared.clone(), number, name, body, earlier));
+            let row = post_row(shared.clone(), number, name, body, earlier, second_look);
+            let handle = tasks.spawn(row);
             running.insert(handle.id(), i);
         }
         let Some(joined) = tasks.join_next_with_id().await else {
@@ -358,7 +385,19 @@ pub async fn post_all(
         };
         let Some(i) = i else { continue };
         match joined {
-            Ok((_, done)) => {
+            Ok((
+                _,
+                Task::Later {
+                    body,
+                    landing_until,
+                },
+            )) => {
+                rows[i].payload = Some(body);
+                let landing_until = Some(landing_until);
+                pending.push_back((i, Earlier::MaybeSent { landing_until }, true));
+                continue;
+            }
+            Ok((_, Task::Done(done))) => {
                 counts.sent += u64::from(done.sent);
                 counts.reconciled += u64::from(done.reconciled);
                 done.landed.apply_to(&mut rows[i]);
