@@ -27,7 +27,6 @@ use support::*;
 struct Seen {
     method: String,
     path: String,
-    headers: HeaderMap,
     body: Bytes,
 }
 
@@ -88,7 +87,6 @@ async fn record(State(log): State<Log>, request: Request, next: Next) -> Respons
     log.lock().unwrap().push(Seen {
         method: parts.method.to_string(),
         path: parts.uri.path().to_string(),
-        headers: parts.headers.clone(),
         body: body.clone(),
     });
     next.run(Request::from_parts(parts, Body::from(body))).await

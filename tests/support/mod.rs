@@ -147,6 +147,8 @@ pub fn run_measured(mut cmd: Command, dir: &Path) -> (Output, u64) {
     let err_path = dir.join("measured.stderr");
     cmd.stdout(std::fs::File::create(&out_path).unwrap())
         .stderr(std::fs::File::create(&err_path).unwrap());
+    // Reaped by wait4 below, which `Child` cannot do while also reading the usage.
+    #[allow(clippy::zombie_processes)]
     let child = cmd.spawn().unwrap();
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
