@@ -12,6 +12,12 @@
 //! 4. Takes the importer's peak RSS from `wait4`, and checks every run: exit 0 and every row
 //!    `created` in the report (exactly-once against the sandbox's own state is a test:
 //!    `tests/import.rs`).
+//! 5. Rate control, without `--rate-limit`: against a sandbox that allows R requests a second
+//!    in a sliding window, a token bucket, a fixed one-minute window whose 429 carries no
+//!    `Retry-After`, and a sliding window whose limit doubles mid-run. Each prints wall ÷ ideal
+//!    (N/R, or the doubling's two phases) and the share of requests the sandbox answered 429
+//!    (from its own count). Targets: ≤ 1.15× (plus one window for the fixed window), ≤ 10%.
+//!    `BENCH_IMPORT_LIMITS=0` skips them (they take about four minutes).
 //!
 //! Under `cargo test --benches` (no `--bench` argument) it does nothing.
 
@@ -64,7 +70,7 @@ struct Run {
 }
 
 /// Runs the importer against `base` and waits for it with `wait4` to read its peak RSS.
-fn import(bin: &Path, input: &Path, base: &str, dir: &Path) -> Res<Run> {
+fn import(bin: &Path, input: &Path, base: &str, dir: &Path, concurrency: usize) -> Res<Run> {
     let started = Instant::now();
     let child = Command::new(bin)
         .current_dir(dir)
@@ -74,7 +80,7 @@ fn import(bin: &Path, input: &Path, base: &str, dir: &Path) -> Res<Run> {
             "--base-url",
             base,
             "--concurrency",
-            &CONCURRENCY.to_string(),
+            &concurrency.to_string(),
             "--quiet",
             "--fresh",
         ])
@@ -110,7 +116,7 @@ struct SandboxProcess {
 }
 
 impl SandboxProcess {
-    fn start(bin: &Path, latency_ms: u64) -> Res<Self> {
+    fn start(bin: &Path, latency_ms: u64, extra: &[&str]) -> Res<Self> {
         let mut child = Command::new(bin)
             .args([
                 "sandbox",
@@ -119,6 +125,7 @@ impl SandboxProcess {
                 "--latency-ms",
                 &latency_ms.to_string(),
             ])
+            .args(extra)
             .env("SANDBOX_USERNAME", "bench")
             .env("SANDBOX_PASSWORD", "bench-password")
             .stdout(Stdio::piped())
@@ -132,6 +139,26 @@ impl SandboxProcess {
             .ok_or_else(|| format!("unexpected sandbox banner: {line}"))?
             .to_string();
         Ok(SandboxProcess { child, base })
+    }
+
+    /// The sandbox's own counts (`GET /_sandbox/stats`): requests, and those answered 429.
+    fn stats(&self) -> Res<(u64, u64)> {
+        use std::io::{Read, Write};
+        let addr = self.base.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr)?;
+        write!(
+            stream,
+            "GET /_sandbox/stats HTTP/1.0\r\nHost: {addr}\r\n\r\n"
+        )?;
+        let mut text = String::new();
+        stream.read_to_string(&mut text)?;
+        let body = text
+            .split("\r\n\r\n")
+            .nth(1)
+            .ok_or("no body in the stats answer")?;
+        let stats: serde_json::Value = serde_json::from_str(body)?;
+        let count = |k: &str| stats[k].as_u64().ok_or(format!("no {k} in {body}"));
+        Ok((count("requests")?, count("limited")?))
     }
 }
 
@@ -153,24 +180,83 @@ fn check(dir: &Path, rows: usize) -> Res<()> {
     Ok(())
 }
 
+/// One rate-control run: the sandbox's limit flags, the rows, the ideal time and its slack.
+struct Limited {
+    label: &'static str,
+    flags: &'static [&'static str],
+    rows: usize,
+    ideal: Duration,
+    /// Added to the 1.15× target (one window, for a fixed window).
+    slack: Duration,
+}
+
+const LIMITED: [Limited; 4] = [
+    Limited {
+        label: "sliding window 50/s",
+        flags: &["--rate-limit", "50/s", "--rate-shape", "sliding"],
+        rows: 1000,
+        ideal: Duration::from_secs(20),
+        slack: Duration::ZERO,
+    },
+    Limited {
+        label: "token bucket 50/s",
+        flags: &["--rate-limit", "50/s", "--rate-shape", "bucket"],
+        rows: 1000,
+        ideal: Duration::from_secs(20),
+        slack: Duration::ZERO,
+    },
+    Limited {
+        label: "fixed 600/min, no R-A",
+        flags: &[
+            "--rate-limit",
+            "600/min",
+            "--rate-shape",
+            "fixed",
+            "--no-retry-after",
+        ],
+        rows: 1200,
+        ideal: Duration::from_secs(120),
+        slack: Duration::from_secs(60),
+    },
+    // 25/s for the first 20 s (500 rows), then 50/s for the other 1,000: 40 s at best.
+    Limited {
+        label: "sliding 25/s, 50/s at 20 s",
+        flags: &[
+            "--rate-limit",
+            "25/s",
+            "--rate-shape",
+            "sliding",
+            "--rate-change",
+            "20:50",
+        ],
+        rows: 1500,
+        ideal: Duration::from_secs(40),
+        slack: Duration::ZERO,
+    },
+];
+
 fn run() -> Res<()> {
     let rows = rows_wanted();
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_streak-import"));
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
     std::fs::create_dir_all(&data)?;
-    let input = data.join(format!("import-{rows}.csv"));
-    if !input.exists() {
-        write_rows(&input, rows)?;
-    }
+    let input_of = |n: usize| -> Res<PathBuf> {
+        let input = data.join(format!("import-{n}.csv"));
+        if !input.exists() {
+            write_rows(&input, n)?;
+        }
+        Ok(input)
+    };
+    let input = input_of(rows)?;
     let dir = tempfile::tempdir()?;
-    let slow = SandboxProcess::start(&bin, LATENCY_MS)?;
-    let latency_run = import(&bin, &input, &slow.base, dir.path())?;
+    let slow = SandboxProcess::start(&bin, LATENCY_MS, &[])?;
+    let latency_run = import(&bin, &input, &slow.base, dir.path(), CONCURRENCY)?;
     check(dir.path(), rows)?;
     drop(slow);
 
     let dir = tempfile::tempdir()?;
-    let fast = SandboxProcess::start(&bin, 0)?;
-    let fast_run = import(&bin, &input, &fast.base, dir.path())?;
+    let fast = SandboxProcess::start(&bin, 0, &[])?;
+    let fast_run = import(&bin, &input, &fast.base, dir.path(), CONCURRENCY)?;
     check(dir.path(), rows)?;
     drop(fast);
 
@@ -212,5 +298,38 @@ fn run() -> Res<()> {
             "MISS"
         }
     );
+    if std::env::var("BENCH_IMPORT_LIMITS").as_deref() == Ok("0") {
+        return Ok(());
+    }
+    println!();
+    println!("rate control (no --rate-limit; default concurrency 8; 2 ms sandbox latency)");
+    println!(
+        "{:<28} {:>6} {:>8} {:>8} {:>8} {:>8} {:>7}  target",
+        "server limit", "rows", "ideal s", "wall s", "ratio", "429s", "share"
+    );
+    for case in &LIMITED {
+        let input = input_of(case.rows)?;
+        let dir = tempfile::tempdir()?;
+        let sandbox = SandboxProcess::start(&bin, 2, case.flags)?;
+        let run = import(&bin, &input, &sandbox.base, dir.path(), 8)?;
+        check(dir.path(), case.rows)?;
+        let (requests, limited) = sandbox.stats()?;
+        let ratio = run.wall.as_secs_f64() / case.ideal.as_secs_f64();
+        let bound = (case.ideal.as_secs_f64() * RATIO_TARGET + case.slack.as_secs_f64())
+            / case.ideal.as_secs_f64();
+        let share = limited as f64 / requests.max(1) as f64;
+        let met = ratio <= bound && share <= 0.10;
+        println!(
+            "{:<28} {:>6} {:>8.1} {:>8.1} {:>7.3}x {:>8} {:>6.1}%  ≤ {bound:.2}x, ≤ 10%: {}",
+            case.label,
+            case.rows,
+            case.ideal.as_secs_f64(),
+            run.wall.as_secs_f64(),
+            ratio,
+            limited,
+            share * 100.0,
+            if met { "PASS" } else { "MISS" }
+        );
+    }
     Ok(())
 }

@@ -741,3 +741,35 @@ async fn credentials_in_the_base_url_are_refused_and_never_echoed() {
     }
     assert!(server.seen().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_ctrl_c_ends_a_long_wait_at_once() {
+    // Retry-After: 300 is within --max-wait, so the run would wait five minutes.
+    let server = limited_then_ok(usize::MAX, "300").await;
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_rows(dir.path(), 3);
+    let mut cmd = import(&server.base, &input, dir.path(), &["--concurrency", "1"]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let started = Instant::now();
+    while server.creates() == 0 && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let interrupted = Instant::now();
+    let out = interrupt(child).await;
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        interrupted.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        interrupted.elapsed()
+    );
+    assert_eq!(statuses(dir.path()), ["not_sent"; 3]);
+    assert_eq!(server.creates(), 1);
+}

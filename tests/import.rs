@@ -4,7 +4,7 @@
 //! The sandbox runs in the test process; the importer runs as the real binary.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -311,15 +311,7 @@ async fn ctrl_c_finishes_in_flight_requests_writes_reports_and_exits_130() {
     while sb.groups().len() < 40 && started.elapsed() < Duration::from_secs(30) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let out = interrupt(child).await;
     assert_eq!(
         out.status.code(),
         Some(130),
@@ -742,46 +734,11 @@ async fn after_a_wrong_password_the_right_one_claims_only_what_it_created() {
     sb.shutdown().await;
 }
 
-/// A tmpfs mounted for one test, unmounted when dropped.
-struct Tmpfs(std::path::PathBuf);
-
-impl Tmpfs {
-    fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
-        std::fs::create_dir_all(at).unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(at)
-            .status()
-            .is_ok_and(|s| s.success());
-        ok.then(|| Tmpfs(at.to_path_buf()))
-    }
-
-    fn resize(&self, size: &str) {
-        let status = Command::new("mount")
-            .args(["-o", &format!("remount,size={size}")])
-            .arg(&self.0)
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_state_dir_that_fills_up_stops_the_run_and_nothing_is_sent_without_its_intent() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    let Some(tmpfs) = Tmpfs::mount(&state, "32k") else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true: this test needs to mount a tmpfs (run as root)"
-        );
-        eprintln!("SKIPPED a_state_dir_that_fills_up…: cannot mount a tmpfs here (not root?)");
+    let Some(tmpfs) = Tmpfs::mount_or_skip(&state, "size=32k", "a_state_dir_that_fills_up") else {
         return;
     };
     let input = write_rows(dir.path(), 600);
@@ -964,5 +921,28 @@ async fn a_damaged_journal_costs_one_line_with_a_warning_and_nothing_is_sent_twi
     }
     assert_eq!(sb.received().len(), posts, "nothing was sent again");
     assert_exactly_once(dir.path(), &sb, 20);
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_state_dir_stops_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let Some(read_only) = Tmpfs::mount_or_skip(&state, "ro,size=64k", "a_read_only_state_dir")
+    else {
+        return;
+    };
+    let input = write_rows(dir.path(), 5);
+    let sb = sandbox(SandboxConfig::default()).await;
+    let (cmd, out) = run(import(&sb.base_url(), &input, dir.path(), &[])).await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&cmd, &out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("journal") && stderr.contains("Read-only file system"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("cannot write the report"), "{stderr}");
+    assert_eq!(sb.request_count(), 0, "nothing is sent without a journal");
+    drop(read_only);
     sb.shutdown().await;
 }

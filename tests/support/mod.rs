@@ -164,3 +164,55 @@ pub fn run_measured(mut cmd: Command, dir: &Path) -> (Output, u64) {
     };
     (output, usage.ru_maxrss as u64)
 }
+
+/// Sends SIGINT (Ctrl-C) to `child` and waits for its output.
+pub async fn interrupt(child: std::process::Child) -> Output {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap()
+}
+
+/// A tmpfs mounted for one test, unmounted when dropped.
+pub struct Tmpfs(pub PathBuf);
+
+impl Tmpfs {
+    /// Mounts a tmpfs with `options` (e.g. `size=32k`, `ro,size=64k`) at `at`. Where that is
+    /// not possible (not root) the test is skipped with a message, and fails under `CI=true`.
+    pub fn mount_or_skip(at: &Path, options: &str, test: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        if mounted {
+            return Some(Tmpfs(at.to_path_buf()));
+        }
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true: {test} needs to mount a tmpfs (run as root)"
+        );
+        eprintln!("SKIPPED {test}: cannot mount a tmpfs here (not root?)");
+        None
+    }
+
+    pub fn resize(&self, size: &str) {
+        let status = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
