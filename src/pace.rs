@@ -12,7 +12,8 @@
 //!   (and never before `Retry-After`), until one is admitted.
 //! - **Learning a window.** A block that lasted long is a window-type limit (say 100 a
 //!   minute): the pace becomes what the server admitted over the whole cycle, so the next
-//!   window is used evenly instead of being spent in a burst.
+//!   window is used evenly instead of being spent in a burst, and when a later window is spent
+//!   anyway, the first probe goes out when the window should open again, one cycle on.
 //! - **Climbing again.** While requests are admitted the pace grows, slowly right after a cut
 //!   and faster the longer no 429 comes, so a raised limit is found within seconds. At low
 //!   rates growth is also capped per request, so each cycle spans enough requests that one
@@ -42,7 +43,7 @@ const ACCEL: Duration = Duration::from_secs(10);
 const GROW_PER_REQUEST: f64 = 0.005;
 /// The first probe of a block waits this long; each failed probe doubles it up to the cap.
 const PROBE_FIRST: Duration = Duration::from_millis(250);
-const PROBE_CAP: Duration = Duration::from_secs(8);
+const PROBE_CAP: Duration = Duration::from_secs(15);
 /// A block at least this long is a window-type limit (see "learning a window").
 const LONG_BLOCK: Duration = Duration::from_secs(2);
 /// A cycle must have admitted this many requests before its average is trusted.
@@ -159,6 +160,8 @@ pub struct Controller {
     block: Option<Block>,
     cycle_start: Instant,
     cycle_admitted: u64,
+    /// The length of the last window-type cycle: when the next one should open.
+    learned_cycle: Option<Duration>,
     limited: u64,
 }
 
@@ -179,6 +182,7 @@ impl Controller {
             block: None,
             cycle_start: now,
             cycle_admitted: 0,
+            learned_cycle: None,
             limited: 0,
         }
     }
@@ -271,10 +275,9 @@ impl Controller {
             if now.saturating_duration_since(block.since) >= LONG_BLOCK
                 && self.cycle_admitted >= CYCLE_MIN
             {
-                let cycle = now
-                    .saturating_duration_since(self.cycle_start)
-                    .as_secs_f64();
-                self.set_rate(self.cycle_admitted as f64 / cycle.max(1e-3));
+                let cycle = now.saturating_duration_since(self.cycle_start);
+                self.set_rate(self.cycle_admitted as f64 / cycle.as_secs_f64().max(1e-3));
+                self.learned_cycle = Some(cycle);
                 self.cycle_start = now;
                 self.cycle_admitted = 0;
             }
@@ -320,9 +323,15 @@ impl Controller {
                     self.set_rate(rate.min(BETA * admitted));
                 }
             }
+            // A window learned before opens again about one cycle after the last one did:
+            // probe then, not every few seconds until it does.
+            let first_probe = match self.learned_cycle {
+                Some(cycle) => (self.cycle_start + cycle).max(now + PROBE_FIRST),
+                None => now + PROBE_FIRST,
+            };
             self.block = Some(Block {
                 since: self.epoch.unwrap_or(now),
-                next_probe: wait_at_least(PROBE_FIRST),
+                next_probe: first_probe.max(wait_at_least(PROBE_FIRST)),
                 probe_wait: PROBE_FIRST,
                 probe_out: false,
                 probes_from: now,
