@@ -299,7 +299,13 @@ impl Controller {
     }
 
     fn on_limited(&mut self, sent: Instant, now: Instant, retry_after: Option<Duration>) {
-        let wait_at_least = |d: Duration| now + d.max(retry_after.unwrap_or_default());
+        // A server's wait may be anything; past a day it means "stop" to the caller anyway.
+        let wait_at_least = |d: Duration| {
+            let wait = d
+                .max(retry_after.unwrap_or_default())
+                .min(Duration::from_secs(86_400));
+            now + wait
+        };
         if let Some(b) = &mut self.block {
             if sent < b.probes_from {
                 return;
@@ -351,6 +357,28 @@ impl Controller {
     }
 }
 
+/// A started request's place in the pace, until its answer is known.
+pub struct Permit<'a> {
+    pacer: &'a Pacer,
+    ticket: Option<Ticket>,
+}
+
+impl Permit<'_> {
+    pub fn answer(mut self, answer: Answer) {
+        if let Some(ticket) = self.ticket.take() {
+            self.pacer.answered(ticket, answer);
+        }
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            self.pacer.answered(ticket, Answer::Lost);
+        }
+    }
+}
+
 /// Why a worker got no slot.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NoSlot {
@@ -386,8 +414,17 @@ impl Pacer {
         self.control.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Waits for this worker's turn to start a request.
-    pub async fn acquire(&self, cancel: &CancellationToken) -> Result<Ticket, NoSlot> {
+    /// Waits for this worker's turn to start a request. The permit must be answered; one
+    /// dropped unanswered (its worker failed) counts as a lost answer, so a probe never stays
+    /// "out" for ever.
+    pub async fn acquire(&self, cancel: &CancellationToken) -> Result<Permit<'_>, NoSlot> {
+        self.acquire_ticket(cancel).await.map(|ticket| Permit {
+            pacer: self,
+            ticket: Some(ticket),
+        })
+    }
+
+    async fn acquire_ticket(&self, cancel: &CancellationToken) -> Result<Ticket, NoSlot> {
         let _turn = tokio::select! {
             turn = self.turn.lock() => turn,
             _ = cancel.cancelled() => return Err(NoSlot::Cancelled),
@@ -433,7 +470,7 @@ impl Pacer {
         }
     }
 
-    pub fn answered(&self, ticket: Ticket, answer: Answer) {
+    fn answered(&self, ticket: Ticket, answer: Answer) {
         self.control().answered(ticket, Instant::now(), answer);
         self.changed.notify_waiters();
     }
@@ -741,5 +778,56 @@ mod tests {
         // 20 admitted in the last second: one cut to 0.9 × 20, whatever the 20 refusals.
         assert_eq!(c.rate(), Some(18.0));
         assert!(c.blocked_since().is_none());
+    }
+
+    /// A controller blocked: one 429 burst, then a refused request sent after the cut.
+    fn blocked(t0: Instant) -> Controller {
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let mut c = Controller::new(None, t0);
+        let first = c.started(ms(0));
+        c.answered(first, ms(10), Answer::Admitted);
+        let burst = c.started(ms(11));
+        c.answered(burst, ms(20), Answer::Limited { retry_after: None });
+        let after = c.started(ms(30));
+        c.answered(after, ms(40), Answer::Limited { retry_after: None });
+        assert!(c.blocked_since().is_some());
+        c
+    }
+
+    #[test]
+    fn any_retry_after_while_blocked_is_taken_without_a_panic() {
+        let t0 = Instant::now();
+        let mut c = blocked(t0);
+        let Slot::At(at) = c.next_start(t0 + Duration::from_millis(40)) else {
+            panic!("no probe slot")
+        };
+        let probe = c.started(at);
+        c.answered(
+            probe,
+            at,
+            Answer::Limited {
+                retry_after: Some(Duration::MAX),
+            },
+        );
+        match c.next_start(at) {
+            Slot::At(next) => assert!(next > at + Duration::from_secs(3600)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_probe_whose_worker_gave_up_does_not_block_the_others() {
+        let pacer = Pacer::new(None, Duration::from_secs(600));
+        *pacer.control() = blocked(Instant::now() - Duration::from_secs(1));
+        let cancel = CancellationToken::new();
+        let probe = pacer.acquire(&cancel).await.unwrap();
+        // The worker holding the probe fails without an answer…
+        drop(probe);
+        // …and the next worker still gets its turn (after the probe backoff, not never).
+        let next = tokio::time::timeout(Duration::from_secs(5), pacer.acquire(&cancel)).await;
+        assert!(
+            next.is_ok(),
+            "the pacer waited for a probe that will never answer"
+        );
     }
 }

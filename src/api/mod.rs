@@ -387,8 +387,8 @@ impl Client {
             Ok(auth) => auth,
             Err(exchange) => return exchange,
         };
-        let ticket = match self.pacer.acquire(cancel).await {
-            Ok(ticket) => ticket,
+        let permit = match self.pacer.acquire(cancel).await {
+            Ok(permit) => permit,
             Err(NoSlot::Cancelled) => return Exchange::End(Halt::Cancelled),
             Err(NoSlot::WaitTooLong { wait }) => {
                 return Exchange::End(Halt::Stop(Stop::WaitTooLong {
@@ -405,7 +405,7 @@ impl Client {
             }
         };
         if !gate() {
-            self.pacer.answered(ticket, Answer::Lost);
+            permit.answer(Answer::Lost);
             return Exchange::End(Halt::GateClosed);
         }
         if attempts.made > 0 {
@@ -421,7 +421,7 @@ impl Client {
         let resp = match sent {
             Ok(resp) => resp,
             Err(e) => {
-                self.pacer.answered(ticket, Answer::Lost);
+                permit.answer(Answer::Lost);
                 let lost = lost(&e);
                 if !lost.connect {
                     attempts.only_connect_failures = false;
@@ -439,16 +439,14 @@ impl Client {
         let retry_after_text = shown(resp.headers(), header::RETRY_AFTER);
         let location = shown(resp.headers(), header::LOCATION);
         let body = read_json(resp).await;
-        self.pacer.answered(
-            ticket,
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                Answer::Limited {
-                    retry_after: wait.wait(),
-                }
-            } else {
-                Answer::Admitted
-            },
-        );
+        permit.answer(if status == StatusCode::TOO_MANY_REQUESTS {
+            // Past --max-wait the run stops below; the pace needs no longer wait than that.
+            Answer::Limited {
+                retry_after: wait.wait().map(|d| d.min(self.config.max_wait)),
+            }
+        } else {
+            Answer::Admitted
+        });
         let reply = Reply {
             status,
             retry_after: wait,
