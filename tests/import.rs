@@ -867,7 +867,7 @@ async fn without_rate_limit_the_pace_finds_the_servers_limit_and_holds_it() {
         })
         .await;
         let started = Instant::now();
-        let (cmd, out) = run(import(&sb.base_url(), &input, dir.path(), &[])).await;
+        let (cmd, out) = run(import(&sb.base_url(), &input, dir.path(), &["--json"])).await;
         let wall = started.elapsed().as_secs_f64();
         assert_eq!(
             out.status.code(),
@@ -876,6 +876,14 @@ async fn without_rate_limit_the_pace_finds_the_servers_limit_and_holds_it() {
             show(&cmd, &out)
         );
         assert_exactly_once(dir.path(), &sb, rows);
+        // The summary counts what the server saw.
+        let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            summary["http"]["rate_limited"],
+            sb.limited_count(),
+            "{summary}"
+        );
+        assert_eq!(summary["http"]["requests"], sb.request_count(), "{summary}");
         let share = sb.limited_count() as f64 / sb.request_count() as f64;
         assert!(
             share <= 0.10,

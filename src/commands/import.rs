@@ -255,14 +255,14 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
         });
     }
 
-    let ended = if api.strict && invalid > 0 {
+    let (ended, traffic) = if api.strict && invalid > 0 {
         for r in rows.iter_mut().filter(|r| r.status == Status::Valid) {
             r.status = Status::NotSent;
         }
         lines.push(format!(
             "--strict: {invalid} invalid rows, so nothing was sent"
         ));
-        Ended::Done
+        (Ended::Done, None)
     } else {
         let (journal, previous) = Journal::open(&api.state_dir, &sha, api.fresh)?;
         lines.push(format!("journal: {}", journal.path().display()));
@@ -307,16 +307,23 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
             if let Some(s) = sandbox {
                 s.shutdown().await;
             }
-            Ok::<_, InputError>(ended)
+            Ok::<_, InputError>((ended, Some(traffic)))
         })?
     };
 
-    let json_extra = match &ended {
+    let mut json_extra = match &ended {
         Ended::Stopped(stop) => serde_json::json!({ "stopped": stop.to_string() }),
         Ended::Journal(e) => serde_json::json!({ "stopped": e.to_string() }),
         Ended::Interrupted => serde_json::json!({ "interrupted": true }),
         Ended::Done => serde_json::json!({}),
     };
+    if let Some(t) = traffic {
+        json_extra["http"] = serde_json::json!({
+            "requests": t.requests,
+            "rate_limited": t.limited,
+            "retries": t.retries,
+        });
+    }
     let tally = write_reports(
         &prepared,
         sheet,
