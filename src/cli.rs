@@ -104,8 +104,9 @@ pub struct ImportArgs {
 /// in --help, output, logs, reports or journals.
 #[derive(Debug, Clone, Args)]
 pub struct ApiArgs {
-    /// API base URL, e.g. https://eu.api.capillarytech.com.
-    #[arg(long, env = "CAPILLARY_BASE_URL", value_name = "URL")]
+    /// API base URL, e.g. https://eu.api.capillarytech.com. Without it or --cluster, the
+    /// CAPILLARY_BASE_URL environment variable is used (a flag always beats it).
+    #[arg(long, value_name = "URL", conflicts_with = "cluster")]
     pub base_url: Option<String>,
     /// A cluster preset instead of --base-url.
     #[arg(long, value_parser = ["eu", "apac", "apac2", "us"])]
@@ -150,7 +151,14 @@ pub struct ApiArgs {
     /// Allow plain http to a host that is not loopback.
     #[arg(long)]
     pub allow_http: bool,
+    /// The credential options whose value came from the environment rather than a flag (filled
+    /// in from clap's value sources): a pair given as flags beats a pair from the environment.
+    #[arg(skip)]
+    pub from_env: Vec<&'static str>,
 }
+
+/// The API options that can come from the environment, by clap id.
+pub const CREDENTIAL_IDS: [&str; 4] = ["username", "password", "oauth_key", "oauth_secret"];
 
 /// `100/min`, `100` → 100 requests per minute.
 fn parse_rate(text: &str) -> Result<u32, String> {
@@ -163,8 +171,12 @@ fn parse_rate(text: &str) -> Result<u32, String> {
 
 /// Parses the arguments, runs the command and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let (mut cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             let code = if e.use_stderr() {
                 exit::INPUT
@@ -175,6 +187,13 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    if let (Command::Import(args), Some(("import", sub))) = (&mut cli.command, matches.subcommand())
+    {
+        args.api.from_env = CREDENTIAL_IDS
+            .into_iter()
+            .filter(|id| sub.value_source(id) == Some(clap::parser::ValueSource::EnvVariable))
+            .collect();
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -954,3 +954,27 @@ async fn a_read_only_state_dir_stops_before_anything_is_sent() {
     drop(read_only);
     sb.shutdown().await;
 }
+
+#[test]
+fn sandbox_ignores_capillary_base_url_and_says_so_and_help_shows_no_empty_env() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_rows(dir.path(), 2);
+    let mut cmd = bin();
+    cmd.current_dir(dir.path())
+        .arg("import")
+        .arg(&input)
+        .args(["--sandbox", "--quiet"])
+        // TEST-NET-1: never routed, so a request there would hang, not succeed.
+        .env("CAPILLARY_BASE_URL", "http://192.0.2.1");
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&cmd, &out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("CAPILLARY_BASE_URL is set, but --sandbox"),
+        "{stderr}"
+    );
+    let help = bin().args(["import", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(!help.contains("=]"), "{help}");
+    assert!(help.contains("CAPILLARY_BASE_URL"), "{help}");
+}
