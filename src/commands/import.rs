@@ -9,7 +9,7 @@ use url::Url;
 
 use super::{write_reports, Mode, Prepared};
 use crate::api::{ApiConfig, Client, Credentials, Halt, Stop};
-use crate::cli::{ApiArgs, ImportArgs, CREDENTIAL_IDS};
+use crate::cli::{ApiArgs, ImportArgs};
 use crate::error::{exit, InputError};
 use crate::journal::Journal;
 use crate::outcome::{Plan, RowOutcome, Status};
@@ -511,7 +511,7 @@ mod tests {
             credentials(&api(&both, &basic_env)),
             Ok(Credentials::OAuth { .. })
         ));
-        for from_env in [&[][..], &CREDENTIAL_IDS[..]] {
+        for from_env in [&[][..], &crate::cli::CREDENTIAL_IDS[..]] {
             let err = credentials(&api(&both, from_env)).unwrap_err().to_string();
             assert!(err.contains("Basic and OAuth credentials at once"), "{err}");
         }
