@@ -82,6 +82,10 @@ pub struct SheetArgs {
     /// Print one JSON summary object on stdout instead of the text summary.
     #[arg(long)]
     pub json: bool,
+    /// Where the tool keeps what it must remember between runs: each input's journal (import)
+    /// and what it last wrote at each default report path.
+    #[arg(long, default_value = ".streak-import", value_name = "DIR")]
+    pub state_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -142,9 +146,6 @@ pub struct ApiArgs {
     /// Post nothing when any row is invalid.
     #[arg(long)]
     pub strict: bool,
-    /// Where the journal of each input is kept.
-    #[arg(long, default_value = ".streak-import", value_name = "DIR")]
-    pub state_dir: PathBuf,
     /// Ignore earlier runs of the same file (their journal is moved aside, not deleted).
     #[arg(long)]
     pub fresh: bool,

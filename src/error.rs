@@ -70,6 +70,17 @@ pub enum InputError {
         size: String,
         limit: String,
     },
+    /// A workbook that would take more memory or time to read than any real sheet needs: what
+    /// calamine would unpack or expand is measured before it does.
+    #[error("{path}: {place}: {what}, over the limit of {limit}. {fix}")]
+    WorkbookLimit {
+        path: PathBuf,
+        /// The sheet or the zip entry, e.g. "sheet `streaks` (xl/worksheets/sheet1.xml)".
+        place: String,
+        what: String,
+        limit: String,
+        fix: &'static str,
+    },
     #[error("{path}: the CSV cannot be read at row {row}: {detail}")]
     MalformedCsv {
         path: PathBuf,
@@ -83,6 +94,12 @@ pub enum InputError {
     },
     #[error("{path}: cannot write the report: {detail}")]
     ReportXlsx { path: PathBuf, detail: String },
+    #[error("{report}: the report would be written over {what} ({input}), which is the same file once links and `..` are followed; that would destroy it. Pick another --report path.")]
+    ReportOverInput {
+        report: PathBuf,
+        what: &'static str,
+        input: PathBuf,
+    },
     #[error("--report {path}: unknown report type. Use a path ending in .json, .csv or .xlsx.")]
     ReportType { path: PathBuf },
     #[error(transparent)]

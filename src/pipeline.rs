@@ -325,6 +325,17 @@ fn flag_duplicate(outcome: &mut RowOutcome, first: u32, ctx: &Context) {
     });
 }
 
+/// `<stem>-periods.csv` beside `input`: the periods file a CSV input picks up by itself.
+pub fn periods_beside(input: &Path) -> std::path::PathBuf {
+    input.with_file_name(format!(
+        "{}-periods.csv",
+        input
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+    ))
+}
+
 /// Explicit periods: the workbook's `periods` sheet, else `--periods FILE`, else a
 /// `<stem>-periods.csv` beside a CSV input (announced, never silent).
 fn load_periods(
@@ -333,12 +344,7 @@ fn load_periods(
     from_book: Option<(SheetInfo, Vec<RawRow>)>,
     dates: &DateRules,
 ) -> Result<(PeriodsSheet, Option<String>), InputError> {
-    let beside = path.with_file_name(format!(
-        "{}-periods.csv",
-        path.file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-    ));
+    let beside = periods_beside(path);
     let (info, rows, source) = if let Some(file) = &options.periods_file {
         let opened = sheet::open(file, None)?;
         let (info, rows) = sheet::read_all(opened.main)?;

@@ -146,7 +146,7 @@ async fn connect(
         Some((url, creds)) => (None, url, creds),
         None => {
             let password = random_secret();
-            let state = api.state_dir.join("sandbox-state.json");
+            let state = args.sheet.state_dir.join("sandbox-state.json");
             let config = SandboxConfig {
                 username: "sandbox".into(),
                 password: password.clone(),
@@ -238,6 +238,9 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
     )?;
     let sha = crate::input_hash::of_input(&sheet.file, input.sha256.as_deref())?;
     let invalid = rows.iter().filter(|r| r.status == Status::Invalid).count();
+    // Every report is created now: one that cannot be written stops the run before anything
+    // is sent (dropped unlanded, the staged files are removed).
+    let reports = prepared.open_reports()?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -245,8 +248,10 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
         .map_err(|e| InputError::Usage(format!("cannot start the async runtime: {e}")))?;
     let mut lines = Vec::new();
     if args.dry_run {
-        let payloads = super::validate::payloads_path(&prepared.report_paths[0]);
-        super::validate::write_payloads(&payloads, &rows)?;
+        let payloads = match &prepared.payloads {
+            Some(target) => vec![super::validate::stage_payloads(target, &rows)?],
+            None => Vec::new(),
+        };
         let plan = runtime.block_on(async {
             let (sandbox, client) = connect(args, remote, &mut lines).await?;
             let plan = preview(
@@ -274,14 +279,7 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
         ));
         let json_extra = serde_json::json!({ "plan": { "create": plan.create, "exists": plan.exists, "invalid": invalid } });
         let tally = write_reports(
-            &prepared,
-            sheet,
-            &input,
-            &sha,
-            &rows,
-            &[payloads],
-            &lines,
-            json_extra,
+            reports, &prepared, sheet, &input, &sha, &rows, payloads, &lines, json_extra,
         )?;
         return Ok(if tally.all_good() {
             exit::OK
@@ -299,7 +297,7 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
         ));
         (Ended::Done, None)
     } else {
-        let (journal, previous) = Journal::open(&api.state_dir, &sha, api.fresh)?;
+        let (journal, previous) = Journal::open(&sheet.state_dir, &sha, api.fresh)?;
         lines.push(format!("journal: {}", journal.path().display()));
         for warning in &previous.warnings {
             eprintln!("warning: journal {warning}");
@@ -360,12 +358,13 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
         });
     }
     let tally = write_reports(
+        reports,
         &prepared,
         sheet,
         &input,
         &sha,
         &rows,
-        &[],
+        Vec::new(),
         &lines,
         json_extra,
     )?;

@@ -17,7 +17,10 @@ use crate::error::InputError;
 use crate::mapping::Mapping;
 use crate::outcome::RowOutcome;
 use crate::pipeline::{InputSummary, ReadOptions};
-use crate::report::{self, terminal, InputBlock, Reports, RunMeta, Tally};
+use crate::report::landing::{self, Protected};
+use crate::report::{
+    self, terminal, InputBlock, Landed, Records, Reports, RunMeta, Staged, Tally, Target,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -40,7 +43,10 @@ impl Mode {
 pub struct Prepared {
     pub now: Now,
     pub options: ReadOptions,
-    pub report_paths: Vec<PathBuf>,
+    /// Where the reports go, checked never to be an input.
+    pub targets: Vec<Target>,
+    /// The dry run's request bodies, beside the first report.
+    pub payloads: Option<Target>,
     pub meta: RunMeta,
 }
 
@@ -57,15 +63,49 @@ impl Prepared {
             .map(|m| Mapping::load(m, args.date_format.as_deref()))
             .transpose()?;
         crate::sheet::check_file(&args.file)?;
-        let report_paths = if args.report.is_empty() {
-            report::default_paths(&args.file)
-        } else {
-            args.report.clone()
-        };
-        let mut keep_cells = false;
-        for p in &report_paths {
-            keep_cells |= report::ReportKind::of(p)? == report::ReportKind::Xlsx;
+        if let Some(periods) = &args.periods {
+            crate::sheet::check_file(periods)
+                .map_err(|e| InputError::Usage(format!("--periods {}: {e}", periods.display())))?;
         }
+        let targets = report::targets(&args.file, &args.report);
+        let mut keep_cells = false;
+        for t in &targets {
+            keep_cells |= report::ReportKind::of(&t.path)? == report::ReportKind::Xlsx;
+        }
+        let payloads = (mode == Mode::DryRun).then(|| Target {
+            path: validate::payloads_path(&targets[0].path),
+            default: targets[0].default,
+        });
+        let sibling = crate::pipeline::periods_beside(&args.file);
+        let mut protected = vec![Protected {
+            path: &args.file,
+            what: "the input sheet",
+        }];
+        if let Some(p) = &args.periods {
+            protected.push(Protected {
+                path: p,
+                what: "the --periods file",
+            });
+        } else if sibling.is_file() {
+            protected.push(Protected {
+                path: &sibling,
+                what: "the periods file beside the input",
+            });
+        }
+        if let Some(m) = &args.map {
+            protected.push(Protected {
+                path: m,
+                what: "the --map file",
+            });
+        }
+        landing::check_targets(
+            &targets
+                .iter()
+                .chain(payloads.iter())
+                .cloned()
+                .collect::<Vec<_>>(),
+            &protected,
+        )?;
         Ok(Prepared {
             now,
             options: ReadOptions {
@@ -77,12 +117,18 @@ impl Prepared {
                 keep_cells,
                 build_payload: mode != Mode::Validate,
             },
-            report_paths,
+            targets,
+            payloads,
             meta: RunMeta {
                 mode: mode.as_str(),
                 started_at: started_at(),
             },
         })
+    }
+
+    /// Creates every report's staged file (see [`landing`]), before reading or sending.
+    pub fn open_reports(&self) -> Result<Reports, InputError> {
+        Reports::open(&self.targets, &self.meta)
     }
 }
 
@@ -90,19 +136,37 @@ fn started_at() -> DateTime<Utc> {
     Utc::now()
 }
 
+/// Where the files of a run landed, and a line for each edited report that was kept.
+pub fn landed_lines(landed: &[Landed]) -> (Vec<PathBuf>, Vec<String>) {
+    let paths = landed.iter().map(|l| l.path.clone()).collect();
+    let lines = landed
+        .iter()
+        .filter_map(|l| {
+            let kept = l.kept.as_ref()?;
+            Some(format!(
+                "{} was changed since this tool wrote it (or was not written by it): kept as it is; this run's report is {}",
+                kept.display(),
+                l.path.display()
+            ))
+        })
+        .collect();
+    (paths, lines)
+}
+
 /// Writes every report from outcomes held in memory (import), and prints the summary.
 #[allow(clippy::too_many_arguments)]
 pub fn write_reports(
+    mut reports: Reports,
     prepared: &Prepared,
     args: &SheetArgs,
     input: &InputSummary,
     sha256: &str,
     rows: &[RowOutcome],
-    extra_files: &[PathBuf],
+    extra_staged: Vec<Staged>,
     extra_lines: &[String],
     json_extra: serde_json::Value,
 ) -> Result<Tally, InputError> {
-    let mut reports = Reports::open(&prepared.report_paths, &prepared.meta)?;
+    let mut records = Records::load(&args.state_dir);
     let mut tally = Tally::default();
     for o in rows {
         tally.add(o);
@@ -110,9 +174,13 @@ pub fn write_reports(
     }
     tally.add_sheet_warnings(&input.info.sheet, input.header_row, &input.warnings);
     let block = InputBlock::new(input, sha256);
-    let mut written = reports.paths().to_vec();
-    reports.finish(&block, input, &tally)?;
-    written.extend(extra_files.iter().cloned());
+    let mut landed = reports.finish(&block, input, &tally, &mut records)?;
+    for staged in extra_staged {
+        landed.push(staged.land(&mut records)?);
+    }
+    records.save()?;
+    let (written, mut lines) = landed_lines(&landed);
+    lines.splice(0..0, extra_lines.iter().cloned());
     print_summary(
         prepared.meta.mode,
         args,
@@ -120,7 +188,7 @@ pub fn write_reports(
         &block,
         &tally,
         &written,
-        extra_lines,
+        &lines,
         json_extra,
     );
     Ok(tally)

@@ -5,32 +5,31 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::{print_summary, Mode, Prepared};
+use super::{landed_lines, print_summary, Mode, Prepared};
 use crate::cli::SheetArgs;
 use crate::error::{exit, InputError};
 use crate::input_hash;
 use crate::outcome::RowOutcome;
 use crate::pipeline::validate_file;
 use crate::progress::Progress;
-use crate::report::{InputBlock, Reports, Tally};
+use crate::report::{InputBlock, Landed, Records, Staged, Tally, Target};
 
 pub fn run(args: &SheetArgs, mode: Mode) -> Result<i32, InputError> {
     let prepared = Prepared::new(args, mode)?;
-    let report_paths = &prepared.report_paths;
-
-    let mut reports = Reports::open(report_paths, &prepared.meta)?;
-    let payload_path = (mode == Mode::DryRun).then(|| payloads_path(&report_paths[0]));
-    let mut payloads = match &payload_path {
-        Some(p) => Some(PayloadWriter::create(p)?),
-        None => None,
-    };
+    // Staged before a row is read; dropped unlanded (an error below), they leave nothing.
+    let mut reports = prepared.open_reports()?;
+    let mut payloads = prepared
+        .payloads
+        .as_ref()
+        .map(PayloadWriter::create)
+        .transpose()?;
     let progress = if args.quiet || args.json {
         Progress::hidden()
     } else {
         Progress::new(false)
     };
     let mut tally = Tally::default();
-    let result = validate_file(
+    let input = validate_file(
         &args.file,
         &prepared.options,
         prepared.now,
@@ -45,34 +44,25 @@ pub fn run(args: &SheetArgs, mode: Mode) -> Result<i32, InputError> {
             }
             Ok(())
         },
-    );
-    let input = match result {
-        Ok(input) => input,
-        Err(e) => {
-            // Nothing half-written is left behind to be mistaken for a result.
-            drop(reports);
-            drop(payloads);
-            for p in report_paths.iter().chain(payload_path.iter()) {
-                let _ = std::fs::remove_file(p);
-            }
-            return Err(e);
-        }
-    };
+    )?;
     tally.add_sheet_warnings(&input.info.sheet, input.header_row, &input.warnings);
     let sha = input_hash::of_input(&args.file, input.sha256.as_deref())?;
     let block = InputBlock::new(&input, &sha);
-    let mut written: Vec<PathBuf> = reports.paths().to_vec();
-    reports.finish(&block, &input, &tally)?;
-    if let (Some(w), Some(p)) = (payloads, &payload_path) {
-        w.finish()?;
-        written.push(p.clone());
+    let mut records = Records::load(&args.state_dir);
+    let mut landed = reports.finish(&block, &input, &tally, &mut records)?;
+    if let Some(w) = payloads {
+        landed.push(w.finish(&mut records)?);
     }
-    let mut extra = Vec::new();
+    records.save()?;
+    let (written, mut extra) = landed_lines(&landed);
     if mode == Mode::DryRun {
-        extra.push(format!(
-            "dry run: nothing was sent; {} request bodies written",
-            tally.counts.valid
-        ));
+        extra.insert(
+            0,
+            format!(
+                "dry run: nothing was sent; {} request bodies written",
+                tally.counts.valid
+            ),
+        );
     }
     print_summary(
         mode.as_str(),
@@ -106,31 +96,36 @@ pub fn payloads_path(report: &Path) -> PathBuf {
     report.with_file_name(format!("{stem}.payloads.jsonl"))
 }
 
-/// Writes the request bodies of rows held in memory (the dry run with a server preview).
-pub fn write_payloads(path: &Path, rows: &[RowOutcome]) -> Result<(), InputError> {
-    let mut w = PayloadWriter::create(path)?;
+/// Writes the request bodies of rows held in memory (the dry run with a server preview) to a
+/// staged file, landed with the reports at the end.
+pub fn stage_payloads(target: &Target, rows: &[RowOutcome]) -> Result<Staged, InputError> {
+    let mut w = PayloadWriter::create(target)?;
     for o in rows {
         w.row(o)?;
     }
-    w.finish()
+    w.close()
 }
 
 /// The dry run's request bodies: `{"row": 7, "body": {…}}` per valid row, in input order.
 struct PayloadWriter {
-    path: PathBuf,
+    staged: Staged,
     out: BufWriter<File>,
 }
 
 impl PayloadWriter {
-    fn create(path: &Path) -> Result<Self, InputError> {
-        let file = File::create(path).map_err(|source| InputError::ReportWrite {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    fn create(target: &Target) -> Result<Self, InputError> {
+        let (staged, file) = Staged::create(target)?;
         Ok(PayloadWriter {
-            path: path.to_path_buf(),
+            staged,
             out: BufWriter::new(file),
         })
+    }
+
+    fn error(&self) -> impl Fn(std::io::Error) -> InputError + '_ {
+        |source| InputError::ReportWrite {
+            path: self.staged.target().to_path_buf(),
+            source,
+        }
     }
 
     fn row(&mut self, o: &RowOutcome) -> Result<(), InputError> {
@@ -139,15 +134,19 @@ impl PayloadWriter {
         };
         let line = serde_json::json!({ "row": o.row, "body": body });
         writeln!(self.out, "{line}").map_err(|source| InputError::ReportWrite {
-            path: self.path.clone(),
+            path: self.staged.target().to_path_buf(),
             source,
         })
     }
 
-    fn finish(mut self) -> Result<(), InputError> {
-        self.out.flush().map_err(|source| InputError::ReportWrite {
-            path: self.path.clone(),
-            source,
-        })
+    /// The finished file, still staged.
+    fn close(mut self) -> Result<Staged, InputError> {
+        self.out.flush().map_err(self.error())?;
+        drop(self.out);
+        Ok(self.staged)
+    }
+
+    fn finish(self, records: &mut Records) -> Result<Landed, InputError> {
+        self.close()?.land(records)
     }
 }

@@ -35,8 +35,8 @@ pub fn escape_formula(value: &str) -> std::borrow::Cow<'_, str> {
 }
 
 impl CsvReport {
-    pub fn create(path: &Path) -> Result<Self, InputError> {
-        let file = File::create(path).map_err(write_error(path))?;
+    /// Starts the report in `file` (its staged file); `path` is where it will land.
+    pub fn create(file: File, path: &Path) -> Result<Self, InputError> {
         let mut out = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, file));
         out.write_record(HEADER)
             .map_err(|e| write_error(path)(e.into()))?;

@@ -23,8 +23,8 @@ pub struct JsonReport {
 }
 
 impl JsonReport {
-    pub fn create(path: &Path, meta: &RunMeta) -> Result<Self, InputError> {
-        let file = File::create(path).map_err(write_error(path))?;
+    /// Starts the report in `file` (its staged file); `path` is where it will land.
+    pub fn create(file: File, path: &Path, meta: &RunMeta) -> Result<Self, InputError> {
         let mut out = BufWriter::with_capacity(1 << 20, file);
         write!(
             out,

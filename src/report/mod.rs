@@ -3,6 +3,7 @@
 
 mod csv_report;
 mod json_report;
+pub mod landing;
 pub mod terminal;
 mod xlsx_report;
 
@@ -18,6 +19,7 @@ use crate::pipeline::InputSummary;
 use crate::problem::{Code, Problem};
 
 pub use csv_report::escape_formula;
+pub use landing::{Landed, Records, Staged, Target};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportKind {
@@ -41,6 +43,27 @@ impl ReportKind {
                 path: path.to_path_buf(),
             }),
         }
+    }
+}
+
+/// The reports of a run: the `--report` paths, or without any, the default ones.
+pub fn targets(input: &Path, explicit: &[PathBuf]) -> Vec<Target> {
+    if explicit.is_empty() {
+        default_paths(input)
+            .into_iter()
+            .map(|path| Target {
+                path,
+                default: true,
+            })
+            .collect()
+    } else {
+        explicit
+            .iter()
+            .map(|path| Target {
+                path: path.clone(),
+                default: false,
+            })
+            .collect()
     }
 }
 
@@ -170,39 +193,40 @@ impl InputBlock {
     }
 }
 
-/// The open report files of a run.
+/// The open report files of a run, each written to its staged file until [`Reports::finish`]
+/// lands them.
 pub struct Reports {
     json: Vec<json_report::JsonReport>,
     csv: Vec<csv_report::CsvReport>,
     xlsx: Vec<xlsx_report::XlsxReport>,
-    paths: Vec<PathBuf>,
+    staged: Vec<Staged>,
 }
 
 impl Reports {
-    pub fn open(paths: &[PathBuf], meta: &RunMeta) -> Result<Self, InputError> {
+    /// Creates every report's staged file: a report that cannot be written fails here, before
+    /// the run reads a row or sends a request.
+    pub fn open(targets: &[Target], meta: &RunMeta) -> Result<Self, InputError> {
         let mut r = Reports {
             json: Vec::new(),
             csv: Vec::new(),
             xlsx: Vec::new(),
-            paths: paths.to_vec(),
+            staged: Vec::new(),
         };
-        for p in paths {
-            match ReportKind::of(p)? {
-                ReportKind::Json => r.json.push(json_report::JsonReport::create(p, meta)?),
-                ReportKind::Csv => r.csv.push(csv_report::CsvReport::create(p)?),
-                ReportKind::Xlsx => r.xlsx.push(xlsx_report::XlsxReport::new(p)),
+        for t in targets {
+            let kind = ReportKind::of(&t.path)?;
+            let (staged, file) = Staged::create(t)?;
+            match kind {
+                ReportKind::Json => r
+                    .json
+                    .push(json_report::JsonReport::create(file, &t.path, meta)?),
+                ReportKind::Csv => r.csv.push(csv_report::CsvReport::create(file, &t.path)?),
+                ReportKind::Xlsx => r
+                    .xlsx
+                    .push(xlsx_report::XlsxReport::new(&t.path, staged.temp_path())),
             }
+            r.staged.push(staged);
         }
         Ok(r)
-    }
-
-    /// Whether a workbook report wants the rows' cells kept.
-    pub fn needs_cells(&self) -> bool {
-        !self.xlsx.is_empty()
-    }
-
-    pub fn paths(&self) -> &[PathBuf] {
-        &self.paths
     }
 
     pub fn row(&mut self, o: &RowOutcome) -> Result<(), InputError> {
@@ -218,12 +242,14 @@ impl Reports {
         Ok(())
     }
 
+    /// Finishes every report and moves each into place (see [`landing`]).
     pub fn finish(
         self,
         input: &InputBlock,
         summary: &InputSummary,
         tally: &Tally,
-    ) -> Result<(), InputError> {
+        records: &mut Records,
+    ) -> Result<Vec<Landed>, InputError> {
         for j in self.json {
             j.finish(input, summary, tally)?;
         }
@@ -233,7 +259,7 @@ impl Reports {
         for x in self.xlsx {
             x.finish(summary, tally)?;
         }
-        Ok(())
+        self.staged.into_iter().map(|s| s.land(records)).collect()
     }
 }
 

@@ -18,8 +18,13 @@ use crate::problem::column_index;
 use crate::sheet::Value;
 
 pub struct XlsxReport {
+    /// Where the report lands (for messages).
     path: PathBuf,
+    /// Where it is written until then (its staged file).
+    temp: PathBuf,
     rows: Vec<RowOutcome>,
+    /// Rows a worksheet holds: Excel's limit, smaller in tests.
+    capacity: u32,
 }
 
 fn xlsx_error(path: &Path) -> impl Fn(XlsxError) -> InputError + '_ {
@@ -36,6 +41,36 @@ struct Formats {
     header: Format,
 }
 
+/// What a sheet holds at most (Excel's limits).
+const MAX_ROWS: u32 = 1_048_576;
+const MAX_COLS: u16 = 16_384;
+const MAX_CHARS: usize = 32_767;
+
+/// `text` as a cell can hold it: at most [`MAX_CHARS`] characters, and whether it was cut.
+fn fit(text: &str) -> (&str, bool) {
+    if text.len() <= MAX_CHARS {
+        return (text, false);
+    }
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((at, _)) => (&text[..at], true),
+        None => (text, false),
+    }
+}
+
+/// Writes a text cell, cut to what a cell holds; says whether it was cut.
+fn put_str(
+    sheet: &mut Worksheet,
+    row: u32,
+    col: u16,
+    text: &str,
+    fmt: &Format,
+) -> Result<bool, XlsxError> {
+    let (text, cut) = fit(text);
+    sheet.write_string_with_format(row, col, text, fmt)?;
+    Ok(cut)
+}
+
+/// Writes a value as its type; a text cut to fit says so (`Ok(true)`).
 fn write_value(
     sheet: &mut Worksheet,
     row: u32,
@@ -43,7 +78,7 @@ fn write_value(
     value: &Value,
     bad: bool,
     f: &Formats,
-) -> Result<(), XlsxError> {
+) -> Result<bool, XlsxError> {
     let plain = Format::new();
     let fmt = if bad { &f.bad } else { &plain };
     match value {
@@ -52,12 +87,8 @@ fn write_value(
                 sheet.write_blank(row, col, &f.bad)?;
             }
         }
-        Value::Text(t) => {
-            sheet.write_string_with_format(row, col, t, fmt)?;
-        }
-        Value::Error(e) => {
-            sheet.write_string_with_format(row, col, e, fmt)?;
-        }
+        Value::Text(t) => return put_str(sheet, row, col, t, fmt),
+        Value::Error(e) => return put_str(sheet, row, col, e, fmt),
         Value::Int(i) => {
             sheet.write_number_with_format(row, col, *i as f64, fmt)?;
         }
@@ -76,14 +107,99 @@ fn write_value(
             )?;
         }
     }
-    Ok(())
+    Ok(false)
+}
+
+/// A list sheet (one item a row under a header) that continues on `name (2)`, `name (3)` …
+/// when a sheet is full, so that no count of items makes the report fail.
+struct Pages<'a> {
+    book: &'a mut Workbook,
+    name: String,
+    header: Vec<&'a str>,
+    widths: Vec<(u16, f64)>,
+    format: Format,
+    page: u32,
+    /// The number the first sheet is named with: 1 is the bare name, 2 is `name (2)`.
+    first: u32,
+    row: u32,
+    capacity: u32,
+}
+
+impl<'a> Pages<'a> {
+    fn new(
+        book: &'a mut Workbook,
+        name: &str,
+        header: Vec<&'a str>,
+        format: &Format,
+        capacity: u32,
+    ) -> Self {
+        Pages {
+            book,
+            name: name.to_string(),
+            header,
+            widths: Vec::new(),
+            format: format.clone(),
+            page: 0,
+            first: 1,
+            row: capacity,
+            capacity,
+        }
+    }
+
+    /// Names the first sheet `name (n)`: a list continuing another sheet.
+    fn numbered_from(mut self, n: u32) -> Self {
+        self.first = n;
+        self
+    }
+
+    fn widths(mut self, widths: &[(u16, f64)]) -> Self {
+        self.widths = widths.to_vec();
+        self
+    }
+
+    /// The sheet and row for the next item, opening the sheet (or the next one) as needed.
+    fn next(&mut self) -> Result<(&mut Worksheet, u32), XlsxError> {
+        if self.row + 1 >= self.capacity {
+            self.page += 1;
+            self.row = 0;
+            let name = match self.first + self.page - 1 {
+                1 => self.name.clone(),
+                n => format!("{} ({n})", self.name),
+            };
+            let ws = self.book.add_worksheet();
+            ws.set_name(&name)?;
+            for (i, h) in self.header.iter().enumerate() {
+                ws.write_string_with_format(0, i as u16, *h, &self.format)?;
+            }
+            for (c, w) in &self.widths {
+                ws.set_column_width(*c, *w)?;
+            }
+        }
+        self.row += 1;
+        let index = self.book.worksheets().len() - 1;
+        let ws = self.book.worksheet_from_index(index)?;
+        Ok((ws, self.row))
+    }
+
+    /// Opens the first sheet even when there is no item, so the sheet is always there.
+    fn open(mut self) -> Result<Self, XlsxError> {
+        self.next()?;
+        self.row -= 1;
+        Ok(self)
+    }
+
+    fn pages(&self) -> u32 {
+        self.page
+    }
 }
 
 impl XlsxReport {
-    pub fn new(path: &Path) -> Self {
+    pub fn new(path: &Path, temp: &Path) -> Self {
         XlsxReport {
             path: path.to_path_buf(),
+            temp: temp.to_path_buf(),
             rows: Vec::new(),
+            capacity: MAX_ROWS,
         }
     }
 
@@ -108,7 +224,7 @@ impl XlsxReport {
             .sheet
             .chars()
             .filter(|c| !"[]:*?/\\".contains(*c))
-            .take(31)
+            .take(27)
             .collect();
         if sheet_name.is_empty()
             || ["summary", "problems", "retry", "periods"]
@@ -116,64 +232,78 @@ impl XlsxReport {
         {
             sheet_name = "rows".into();
         }
+        // What the format could not hold, said on the summary sheet.
+        let mut notes: Vec<String> = Vec::new();
+        let mut cut_cells = 0u64;
 
-        // The input rows, annotated.
-        let ws = book.add_worksheet();
-        ws.set_name(&sheet_name).map_err(&err)?;
+        // The input rows, annotated, where they were; columns past what a sheet holds (with
+        // room for status and message) are left out.
         let header_row = summary.header_row.saturating_sub(1);
-        let width = summary.headers.len() as u16;
-        for (i, h) in summary.headers.iter().enumerate() {
-            ws.write_string_with_format(header_row, i as u16, h, &f.header)
-                .map_err(&err)?;
+        let shown = summary.headers.len().min(usize::from(MAX_COLS - 2));
+        if shown < summary.headers.len() {
+            notes.push(format!(
+                "the sheet has {} columns; a worksheet holds {MAX_COLS}, so only the first {shown} are shown here (the JSON and CSV reports have every problem)",
+                summary.headers.len()
+            ));
         }
-        ws.write_string_with_format(header_row, width, "status", &f.header)
-            .map_err(&err)?;
-        ws.write_string_with_format(header_row, width + 1, "message", &f.header)
-            .map_err(&err)?;
-        ws.set_freeze_panes(header_row + 1, 0).map_err(&err)?;
-        // Wide enough for the header and the first rows' values; the message column wider still.
-        for (i, h) in summary.headers.iter().enumerate() {
-            let longest = self
-                .rows
+        let width = shown as u16;
+        let (in_place, overflow): (Vec<&RowOutcome>, Vec<&RowOutcome>) = self
+            .rows
+            .iter()
+            .filter(|o| !o.is_period_row)
+            .partition(|o| o.row <= self.capacity);
+        {
+            let ws = book.add_worksheet();
+            ws.set_name(&sheet_name).map_err(&err)?;
+            for (i, h) in summary.headers.iter().take(shown).enumerate() {
+                put_str(ws, header_row, i as u16, h, &f.header).map_err(&err)?;
+            }
+            ws.write_string_with_format(header_row, width, "status", &f.header)
+                .map_err(&err)?;
+            ws.write_string_with_format(header_row, width + 1, "message", &f.header)
+                .map_err(&err)?;
+            ws.set_freeze_panes(header_row + 1, 0).map_err(&err)?;
+            // Wide enough for the header and the first rows' values; the message column wider.
+            for (i, h) in summary.headers.iter().take(shown).enumerate() {
+                let longest = self
+                    .rows
+                    .iter()
+                    .take(200)
+                    .filter_map(|o| o.cells.as_ref()?.get(i))
+                    .map(|v| match v {
+                        Value::Text(t) => t.chars().count().min(100),
+                        _ => 10,
+                    })
+                    .chain([h.chars().count().min(100)])
+                    .max()
+                    .unwrap_or(10);
+                ws.set_column_width(i as u16, (longest + 2).clamp(10, 40) as f64)
+                    .map_err(&err)?;
+            }
+            ws.set_column_width(width + 1, 80).map_err(&err)?;
+            for o in &in_place {
+                cut_cells += write_row(ws, o.row - 1, o, width, &f, false).map_err(&err)?;
+            }
+        }
+        if !overflow.is_empty() {
+            // Past the last row a sheet holds: the rest continue on list sheets, with their row.
+            let mut header: Vec<&str> = summary
+                .headers
                 .iter()
-                .take(200)
-                .filter_map(|o| o.cells.as_ref()?.get(i))
-                .map(|v| match v {
-                    Value::Text(t) => t.chars().count(),
-                    _ => 10,
-                })
-                .chain([h.chars().count()])
-                .max()
-                .unwrap_or(10);
-            ws.set_column_width(i as u16, (longest + 2).clamp(10, 40) as f64)
-                .map_err(&err)?;
-        }
-        ws.set_column_width(width + 1, 80).map_err(&err)?;
-        for o in self.rows.iter().filter(|o| !o.is_period_row) {
-            let r = o.row - 1;
-            let mut notes: BTreeMap<u16, Vec<String>> = BTreeMap::new();
-            for p in o.errors.iter() {
-                if let Some(c) = column_index(&p.cell).and_then(|c| u16::try_from(c).ok()) {
-                    let text = match &p.hint {
-                        Some(h) => format!("{}: {} ({h})", p.code, p.message),
-                        None => format!("{}: {}", p.code, p.message),
-                    };
-                    notes.entry(c).or_default().push(text);
-                }
+                .take(shown)
+                .map(String::as_str)
+                .collect();
+            header.extend(["status", "message", "input row"]);
+            let mut pages = Pages::new(&mut book, &sheet_name, header, &f.header, self.capacity)
+                .numbered_from(2);
+            for o in &overflow {
+                let (ws, r) = pages.next().map_err(&err)?;
+                cut_cells += write_row(ws, r, o, width, &f, true).map_err(&err)?;
             }
-            if let Some(cells) = &o.cells {
-                for (c, v) in cells.iter().enumerate() {
-                    let c = c as u16;
-                    write_value(ws, r, c, v, notes.contains_key(&c), &f).map_err(&err)?;
-                }
-            }
-            for (c, texts) in &notes {
-                let note = Note::new(texts.join("\n")).set_author("streak-import");
-                ws.insert_note(r, *c, &note).map_err(&err)?;
-            }
-            ws.write_string(r, width, o.status.as_str()).map_err(&err)?;
-            ws.write_string(r, width + 1, row_message(o))
-                .map_err(&err)?;
+            notes.push(format!(
+                "rows after row {} (a worksheet's last) continue on `{sheet_name} (2)`, each with its input row number",
+                self.capacity
+            ));
         }
 
         // Totals and problems by code.
@@ -192,8 +322,14 @@ impl XlsxReport {
         ];
         ws.write_string_with_format(0, 0, "input", &f.header)
             .map_err(&err)?;
-        ws.write_string(0, 1, summary.info.path.display().to_string())
-            .map_err(&err)?;
+        put_str(
+            ws,
+            0,
+            1,
+            &summary.info.path.display().to_string(),
+            &Format::new(),
+        )
+        .map_err(&err)?;
         for (i, (k, v)) in lines.iter().enumerate() {
             ws.write_string(i as u32 + 1, 0, *k).map_err(&err)?;
             ws.write_number(i as u32 + 1, 1, *v as f64).map_err(&err)?;
@@ -209,66 +345,65 @@ impl XlsxReport {
             ws.write_number(r, 1, t.count as f64).map_err(&err)?;
         }
         ws.set_column_width(0, 28).map_err(&err)?;
+        let notes_at = r + 2;
 
         // Every problem, one per line (period-sheet problems included).
-        let ws = book.add_worksheet();
-        ws.set_name("problems").map_err(&err)?;
-        for (col, width) in [
-            (0u16, 14.0),
-            (3, 20.0),
-            (4, 20.0),
-            (5, 24.0),
-            (6, 70.0),
-            (7, 60.0),
-        ] {
-            ws.set_column_width(col, width).map_err(&err)?;
-        }
-        for (i, h) in [
+        let header = vec![
             "sheet", "row", "cell", "column", "code", "value", "message", "hint",
-        ]
-        .iter()
-        .enumerate()
-        {
-            ws.write_string_with_format(0, i as u16, *h, &f.header)
-                .map_err(&err)?;
-        }
-        let mut r = 0;
+        ];
+        let mut pages = Pages::new(&mut book, "problems", header, &f.header, self.capacity)
+            .widths(&[
+                (0, 14.0),
+                (3, 20.0),
+                (4, 20.0),
+                (5, 24.0),
+                (6, 70.0),
+                (7, 60.0),
+            ])
+            .open()
+            .map_err(&err)?;
+        let plain = Format::new();
         for o in &self.rows {
             for p in o.errors.iter().chain(&o.warnings) {
-                r += 1;
+                let (ws, r) = pages.next().map_err(&err)?;
                 ws.write_string(r, 0, o.sheet).map_err(&err)?;
                 ws.write_number(r, 1, o.row as f64).map_err(&err)?;
                 ws.write_string(r, 2, &p.cell).map_err(&err)?;
-                ws.write_string(r, 3, &p.column).map_err(&err)?;
+                put_str(ws, r, 3, &p.column, &plain).map_err(&err)?;
                 ws.write_string(r, 4, p.code.as_str()).map_err(&err)?;
-                ws.write_string(r, 5, &p.value).map_err(&err)?;
-                ws.write_string(r, 6, &p.message).map_err(&err)?;
-                ws.write_string(r, 7, p.hint.as_deref().unwrap_or(""))
-                    .map_err(&err)?;
+                for (c, text) in [
+                    (5, p.value.as_str()),
+                    (6, &p.message),
+                    (7, p.hint.as_deref().unwrap_or("")),
+                ] {
+                    cut_cells += u64::from(put_str(ws, r, c, text, &plain).map_err(&err)?);
+                }
             }
+        }
+        if pages.pages() > 1 {
+            notes.push("the problems continue on `problems (2)` (and further sheets)".into());
         }
 
         // The rows to fix, in template form, ready to import again with `--sheet retry`.
-        let ws = book.add_worksheet();
-        ws.set_name("retry").map_err(&err)?;
-        for (i, col) in COLUMNS.iter().enumerate() {
-            ws.set_column_width(i as u16, (col.key.len() + 2).clamp(10, 32) as f64)
-                .map_err(&err)?;
-        }
+        let widths: Vec<(u16, f64)> = COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(i, col)| (i as u16, (col.key.len() + 2).clamp(10, 32) as f64))
+            .collect();
+        let header = COLUMNS.iter().map(|c| c.key).collect();
+        let mut pages = Pages::new(&mut book, "retry", header, &f.header, self.capacity)
+            .widths(&widths)
+            .open()
+            .map_err(&err)?;
         // Where each template column was in the input, as the validator mapped it.
         let source_of = &summary.columns;
-        for (i, col) in COLUMNS.iter().enumerate() {
-            ws.write_string_with_format(0, i as u16, col.key, &f.header)
-                .map_err(&err)?;
-        }
-        let mut r = 0;
         let mut retried = std::collections::HashSet::new();
         for o in self
             .rows
             .iter()
             .filter(|o| !o.is_period_row && matches!(o.status, Status::Invalid | Status::Failed))
         {
-            r += 1;
+            let (ws, r) = pages.next().map_err(&err)?;
             retried.extend(o.name_key);
             let Some(cells) = &o.cells else { continue };
             for (i, src) in source_of.iter().enumerate() {
@@ -278,35 +413,112 @@ impl XlsxReport {
                     None => cell.cloned(),
                 };
                 if let Some(v) = value {
-                    write_value(ws, r, i as u16, &v, false, &f).map_err(&err)?;
+                    cut_cells +=
+                        u64::from(write_value(ws, r, i as u16, &v, false, &f).map_err(&err)?);
                 }
             }
+        }
+        if pages.pages() > 1 {
+            notes.push(
+                "the rows to fix continue on `retry (2)` (and further sheets); import each with --sheet".into(),
+            );
         }
 
         // The explicit periods of the rows to fix, so that `import REPORT.xlsx --sheet retry`
         // finds them in the workbook's own `periods` sheet.
-        let ws = book.add_worksheet();
-        ws.set_name(crate::sheet::PERIODS_SHEET).map_err(&err)?;
-        for (i, col) in PERIOD_COLUMNS.iter().enumerate() {
-            ws.write_string_with_format(0, i as u16, col.key, &f.header)
-                .map_err(&err)?;
-            ws.set_column_width(i as u16, (col.key.len() + 4).clamp(12, 32) as f64)
-                .map_err(&err)?;
-        }
-        let mut r = 0;
+        let widths: Vec<(u16, f64)> = PERIOD_COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(i, col)| (i as u16, (col.key.len() + 4).clamp(12, 32) as f64))
+            .collect();
+        let mut pages = Pages::new(
+            &mut book,
+            crate::sheet::PERIODS_SHEET,
+            PERIOD_COLUMNS.iter().map(|c| c.key).collect(),
+            &f.header,
+            self.capacity,
+        )
+        .widths(&widths)
+        .open()
+        .map_err(&err)?;
         for (_, cells) in summary
             .period_rows
             .iter()
             .filter(|(key, _)| retried.contains(&crate::outcome::NameKey::of(key)))
         {
-            r += 1;
+            let (ws, r) = pages.next().map_err(&err)?;
             for (i, v) in cells.iter().enumerate() {
-                write_value(ws, r, i as u16, v, false, &f).map_err(&err)?;
+                cut_cells += u64::from(write_value(ws, r, i as u16, v, false, &f).map_err(&err)?);
             }
         }
 
-        book.save(&self.path).map_err(&err)
+        if cut_cells > 0 {
+            notes.push(format!(
+                "{cut_cells} cells longer than {MAX_CHARS} characters (a cell's limit) are cut here; cut cells of the input rows carry a note"
+            ));
+        }
+        let ws = book.worksheet_from_name("summary").map_err(&err)?;
+        for (i, note) in notes.iter().enumerate() {
+            let r = notes_at + i as u32;
+            ws.write_string_with_format(r, 0, if i == 0 { "notes" } else { "" }, &f.header)
+                .map_err(&err)?;
+            ws.write_string(r, 1, note).map_err(&err)?;
+        }
+        book.save(&self.temp).map_err(&err)
     }
+}
+
+/// One input row with its status and message at `r`; bad cells red with their problems as a
+/// note, cut cells with a note saying so. `with_row`: also the input row number (overflow
+/// sheets). Returns how many cells were cut.
+fn write_row(
+    ws: &mut Worksheet,
+    r: u32,
+    o: &RowOutcome,
+    width: u16,
+    f: &Formats,
+    with_row: bool,
+) -> Result<u64, XlsxError> {
+    let mut notes: BTreeMap<u16, Vec<String>> = BTreeMap::new();
+    for p in o.errors.iter() {
+        if let Some(c) = column_index(&p.cell).and_then(|c| u16::try_from(c).ok()) {
+            let text = match &p.hint {
+                Some(h) => format!("{}: {} ({h})", p.code, p.message),
+                None => format!("{}: {}", p.code, p.message),
+            };
+            notes.entry(c).or_default().push(text);
+        }
+    }
+    let mut cut = 0;
+    if let Some(cells) = &o.cells {
+        for (c, v) in cells.iter().enumerate().take(usize::from(width)) {
+            let c = c as u16;
+            if write_value(ws, r, c, v, notes.contains_key(&c), f)? {
+                cut += 1;
+                let full = match v {
+                    Value::Text(t) => t.chars().count(),
+                    _ => 0,
+                };
+                notes.entry(c).or_default().push(format!(
+                    "cut to {MAX_CHARS} characters, a cell's limit: the value has {full}"
+                ));
+            }
+        }
+    }
+    for (c, texts) in &notes {
+        if *c >= width {
+            continue;
+        }
+        let joined = texts.join("\n");
+        let note = Note::new(fit(&joined).0).set_author("streak-import");
+        ws.insert_note(r, *c, &note)?;
+    }
+    ws.write_string(r, width, o.status.as_str())?;
+    cut += u64::from(put_str(ws, r, width + 1, &row_message(o), &Format::new())?);
+    if with_row {
+        ws.write_number(r, width + 2, f64::from(o.row))?;
+    }
+    Ok(cut)
 }
 
 /// The row's problems in one line, for the `message` column.
@@ -322,11 +534,83 @@ fn row_message(o: &RowOutcome) -> String {
             }
         })
         .collect();
-    parts.extend(
-        o.api_errors
-            .iter()
-            .map(|a| format!("API {}: {}", a.code, a.message)),
-    );
+    // Code 0 is the tool's own word about an answer (a redirect, out of attempts), not an
+    // error the API gave.
+    parts.extend(o.api_errors.iter().map(|a| match a.code {
+        0 => a.message.clone(),
+        code => format!("API {code}: {}", a.message),
+    }));
     parts.extend(o.note.clone());
     parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::{Code, Problem};
+    use calamine::Reader;
+
+    #[test]
+    fn rows_past_a_sheets_capacity_continue_on_the_next_sheet() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.xlsx");
+        let mut report = XlsxReport::new(&path, &path);
+        report.capacity = 3;
+        let sheet = crate::outcome::sheet_name("rows");
+        for row in 2..=7u32 {
+            let mut o = RowOutcome::new(sheet, row);
+            o.name = format!("Streak {row}");
+            o.cells = Some(vec![Value::Text(format!("Streak {row}"))]);
+            o.push(Problem {
+                column: "name".into(),
+                cell: format!("A{row}"),
+                value: String::new(),
+                code: Code::TooLong,
+                message: "too long".into(),
+                hint: None,
+            });
+            report.row(&o);
+        }
+        let summary = InputSummary {
+            info: crate::sheet::SheetInfo {
+                path: path.clone(),
+                sheet: sheet.into(),
+                format: "csv".into(),
+                dialect: None,
+                size_hint: None,
+            },
+            headers: vec!["name".into()],
+            header_row: 1,
+            warnings: Vec::new(),
+            periods_source: None,
+            rows: 6,
+            columns: vec![Some(0)],
+            period_rows: Vec::new(),
+            sha256: None,
+            mapping: None,
+        };
+        report.finish(&summary, &Tally::default()).unwrap();
+        let mut book: calamine::Xlsx<_> = calamine::open_workbook(&path).unwrap();
+        let names = book.sheet_names();
+        for wanted in [
+            "rows",
+            "rows (2)",
+            "rows (3)",
+            "problems",
+            "problems (2)",
+            "problems (3)",
+            "retry (3)",
+        ] {
+            assert!(names.iter().any(|n| n == wanted), "{wanted} in {names:?}");
+        }
+        // Rows 2 and 3 where they were; the rest listed with their input row.
+        let first = book.worksheet_range("rows").unwrap();
+        assert_eq!(first.get_value((2, 0)).unwrap().to_string(), "Streak 3");
+        let second = book.worksheet_range("rows (2)").unwrap();
+        assert_eq!(second.get_value((0, 3)).unwrap().to_string(), "input row");
+        assert_eq!(second.get_value((1, 0)).unwrap().to_string(), "Streak 4");
+        assert_eq!(second.get_value((1, 3)).unwrap().to_string(), "4");
+        let third = book.worksheet_range("rows (3)").unwrap();
+        assert_eq!(third.get_value((2, 0)).unwrap().to_string(), "Streak 7");
+    }
 }

@@ -7,6 +7,7 @@
 mod bad_input;
 mod book;
 mod excel;
+mod files;
 mod libreoffice;
 mod mapping;
 mod options;
