@@ -26,5 +26,6 @@ pub mod report;
 pub mod sandbox;
 pub mod sheet;
 pub mod template;
+pub mod text;
 pub mod validate;
 pub mod values;

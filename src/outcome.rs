@@ -105,6 +105,10 @@ pub struct RowOutcome {
     /// not sent), apart from the API's own `api_errors`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Created or found existing by an earlier run of the same file (from its journal), not
+    /// by this one.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub done_earlier: bool,
     /// The server preview's verdict (dry run with credentials or `--sandbox`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
@@ -137,6 +141,7 @@ impl RowOutcome {
             api_errors: Vec::new(),
             attempts: 0,
             note: None,
+            done_earlier: false,
             plan: None,
             payload: None,
             name_key: None,

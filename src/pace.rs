@@ -478,6 +478,11 @@ impl Pacer {
     pub fn limited_count(&self) -> u64 {
         self.control().limited_count()
     }
+
+    /// The pace now (requests per second), if there is one.
+    pub fn rate(&self) -> Option<f64> {
+        self.control().rate()
+    }
 }
 
 #[cfg(test)]

@@ -345,6 +345,7 @@ pub async fn post_all(
                 if let Some(landed) = Landed::from_entry(&entry) {
                     landed.apply_to(row);
                 }
+                row.done_earlier = true;
                 counts.skipped += 1;
             }
             earlier => todo.push_back((i, earlier, false)),

@@ -879,11 +879,11 @@ async fn without_rate_limit_the_pace_finds_the_servers_limit_and_holds_it() {
         // The summary counts what the server saw.
         let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(
-            summary["http"]["rate_limited"],
+            summary["api"]["rate_limited"],
             sb.limited_count(),
             "{summary}"
         );
-        assert_eq!(summary["http"]["requests"], sb.request_count(), "{summary}");
+        assert_eq!(summary["api"]["requests"], sb.request_count(), "{summary}");
         let share = sb.limited_count() as f64 / sb.request_count() as f64;
         assert!(
             share <= 0.10,
@@ -977,4 +977,39 @@ fn sandbox_ignores_capillary_base_url_and_says_so_and_help_shows_no_empty_env() 
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(!help.contains("=]"), "{help}");
     assert!(help.contains("CAPILLARY_BASE_URL"), "{help}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outside_a_terminal_a_long_phase_prints_a_line_every_ten_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_rows(dir.path(), 60);
+    let sb = sandbox(SandboxConfig::default()).await;
+    let mut cmd = bin();
+    cmd.current_dir(dir.path())
+        .arg("import")
+        .arg(&input)
+        .args(["--base-url", &sb.base_url(), "--rate-limit", "300/min"])
+        .args(["--state-dir", "state", "--report", "out.json"])
+        .env("CAPILLARY_USERNAME", "till")
+        .env("CAPILLARY_PASSWORD", PASSWORD);
+    // 60 rows at 5 a second: about 12 s of posting, so at least one line on the way.
+    let (cmd, out) = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&cmd, &out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let on_the_way: Vec<&str> = stderr
+        .lines()
+        .filter(|l| {
+            l.trim_start().starts_with("posting") && l.contains("/60 rows") && l.contains("/s")
+        })
+        .collect();
+    assert!(!on_the_way.is_empty(), "{stderr}");
+    assert!(on_the_way[0].contains("ETA"), "{stderr}");
+    // The summary names the API and how the requests went.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("API: {}", sb.base_url())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("60 requests: 0 answered 429"), "{stdout}");
+    sb.shutdown().await;
 }

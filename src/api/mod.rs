@@ -115,6 +115,8 @@ pub struct Traffic {
     pub requests: u64,
     pub limited: u64,
     pub retries: u64,
+    /// The pace at the end, requests per second, if one was set or found.
+    pub pace: Option<f64>,
 }
 
 /// An answer as the retry logic sees it.
@@ -269,7 +271,12 @@ impl Client {
             requests: self.requests.load(Ordering::Relaxed),
             limited: self.pacer.limited_count(),
             retries: self.retries.load(Ordering::Relaxed),
+            pace: self.pacer.rate(),
         }
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.config.base_url
     }
 
     /// The auth header and, for OAuth, the generation of the token in it.

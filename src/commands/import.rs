@@ -16,7 +16,9 @@ use crate::outcome::{Plan, RowOutcome, Status};
 use crate::pipeline::validate_file;
 use crate::post::{post_all, Ended};
 use crate::progress::Progress;
+use crate::report::ApiBlock;
 use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::text::{plural, printable};
 
 const CLUSTERS: [(&str, &str); 4] = [
     ("eu", "https://eu.api.capillarytech.com"),
@@ -187,6 +189,19 @@ async fn connect(
     Ok((sandbox, client))
 }
 
+/// What the summaries say of the API: where, and how the requests went.
+fn api_block(client: &Client, sandbox: bool) -> ApiBlock {
+    let traffic = client.traffic();
+    ApiBlock {
+        base_url: client.base_url().to_string(),
+        sandbox,
+        requests: traffic.requests,
+        rate_limited: traffic.limited,
+        retries: traffic.retries,
+        pace_per_sec: traffic.pace,
+    }
+}
+
 /// Ctrl-C once: no new requests, every wait ends at once. Twice: exit now (every journal line
 /// is already handed to the OS).
 fn on_ctrl_c(interrupt: CancellationToken) {
@@ -252,24 +267,26 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
             Some(target) => vec![super::validate::stage_payloads(target, &rows)?],
             None => Vec::new(),
         };
-        let plan = runtime.block_on(async {
+        let (plan, api_block) = runtime.block_on(async {
             let (sandbox, client) = connect(args, remote, &mut lines).await?;
+            let client = Arc::new(client);
             let plan = preview(
                 &mut rows,
-                Arc::new(client),
+                client.clone(),
                 api.concurrency as usize,
                 &progress,
             )
             .await;
+            let block = api_block(&client, sandbox.is_some());
             if let Some(s) = sandbox {
                 s.shutdown().await;
             }
-            Ok::<_, InputError>(plan)
+            Ok::<_, InputError>((plan, block))
         })?;
         let plan = match plan {
             Ok(plan) => plan,
             Err(stop) => {
-                eprintln!("error: {stop}");
+                eprintln!("error: {}", printable(&stop.to_string()));
                 return Ok(exit::API);
             }
         };
@@ -279,7 +296,16 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
         ));
         let json_extra = serde_json::json!({ "plan": { "create": plan.create, "exists": plan.exists, "invalid": invalid } });
         let tally = write_reports(
-            reports, &prepared, sheet, &input, &sha, &rows, payloads, &lines, json_extra,
+            reports,
+            &prepared,
+            sheet,
+            &input,
+            &sha,
+            &rows,
+            payloads,
+            &lines,
+            Some(&api_block),
+            json_extra,
         )?;
         return Ok(if tally.all_good() {
             exit::OK
@@ -288,7 +314,7 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
         });
     }
 
-    let (ended, traffic) = if api.strict && invalid > 0 {
+    let (ended, api_block) = if api.strict && invalid > 0 {
         for r in rows.iter_mut().filter(|r| r.status == Status::Valid) {
             r.status = Status::NotSent;
         }
@@ -300,7 +326,7 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
         let (journal, previous) = Journal::open(&sheet.state_dir, &sha, api.fresh)?;
         lines.push(format!("journal: {}", journal.path().display()));
         for warning in &previous.warnings {
-            eprintln!("warning: journal {warning}");
+            eprintln!("warning: journal {}", printable(warning));
         }
         runtime.block_on(async {
             let (sandbox, client) = connect(args, remote, &mut lines).await?;
@@ -318,45 +344,32 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
                 &progress,
             )
             .await;
-            let traffic = client.traffic();
-            if traffic.limited > 0 || traffic.retries > 0 {
-                lines.push(format!(
-                    "{} requests: {} answered 429 (rate limited), {} retries",
-                    traffic.requests, traffic.limited, traffic.retries
-                ));
-            }
+            let block = api_block(&client, sandbox.is_some());
             if counts.skipped > 0 {
                 lines.push(format!(
-                    "{} rows were already done by an earlier run of this file: not sent again",
-                    counts.skipped
+                    "{} already done by an earlier run of this file: not sent again",
+                    plural(counts.skipped, "row was", "rows were")
                 ));
             }
             if counts.reconciled > 0 {
                 lines.push(format!(
-                    "{} rows left in flight by an earlier run were found on the server",
-                    counts.reconciled
+                    "{} left in flight by an earlier run found on the server",
+                    plural(counts.reconciled, "row", "rows")
                 ));
             }
             if let Some(s) = sandbox {
                 s.shutdown().await;
             }
-            Ok::<_, InputError>((ended, Some(traffic)))
+            Ok::<_, InputError>((ended, Some(block)))
         })?
     };
 
-    let mut json_extra = match &ended {
+    let json_extra = match &ended {
         Ended::Stopped(stop) => serde_json::json!({ "stopped": stop.to_string() }),
         Ended::Journal(e) => serde_json::json!({ "stopped": e.to_string() }),
         Ended::Interrupted => serde_json::json!({ "interrupted": true }),
         Ended::Done => serde_json::json!({}),
     };
-    if let Some(t) = traffic {
-        json_extra["http"] = serde_json::json!({
-            "requests": t.requests,
-            "rate_limited": t.limited,
-            "retries": t.retries,
-        });
-    }
     let tally = write_reports(
         reports,
         &prepared,
@@ -366,15 +379,16 @@ pub fn run(args: &ImportArgs) -> Result<i32, InputError> {
         &rows,
         Vec::new(),
         &lines,
+        api_block.as_ref(),
         json_extra,
     )?;
     Ok(match ended {
         Ended::Stopped(stop) => {
-            eprintln!("error: {stop}");
+            eprintln!("error: {}", printable(&stop.to_string()));
             exit::API
         }
         Ended::Journal(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", printable(&e.to_string()));
             exit::INPUT
         }
         Ended::Interrupted => exit::INTERRUPTED,

@@ -19,8 +19,9 @@ use crate::outcome::RowOutcome;
 use crate::pipeline::{InputSummary, ReadOptions};
 use crate::report::landing::{self, Protected};
 use crate::report::{
-    self, terminal, InputBlock, Landed, Records, Reports, RunMeta, Staged, Tally, Target,
+    self, terminal, ApiBlock, InputBlock, Landed, Records, Reports, RunMeta, Staged, Tally, Target,
 };
+use crate::text::plural;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -153,6 +154,30 @@ pub fn landed_lines(landed: &[Landed]) -> (Vec<PathBuf>, Vec<String>) {
     (paths, lines)
 }
 
+/// The summary's account of the API: where, and how the requests went.
+fn api_lines(api: &ApiBlock) -> Vec<String> {
+    let mut traffic = format!(
+        "{}: {} answered 429 (rate limited), {}",
+        plural(api.requests, "request", "requests"),
+        api.rate_limited,
+        plural(api.retries, "retry", "retries"),
+    );
+    match api.pace_per_sec {
+        Some(pace) if api.rate_limited > 0 => {
+            traffic += &format!("; the server's limit was met, pace at the end {pace:.1}/s")
+        }
+        Some(pace) => traffic += &format!("; pace {pace:.1}/s (--rate-limit)"),
+        None if api.requests > 0 => traffic += "; no rate limit met",
+        None => {}
+    }
+    let mut lines = Vec::new();
+    if !api.sandbox {
+        lines.push(format!("API: {}", api.base_url));
+    }
+    lines.push(traffic);
+    lines
+}
+
 /// Writes every report from outcomes held in memory (import), and prints the summary.
 #[allow(clippy::too_many_arguments)]
 pub fn write_reports(
@@ -164,7 +189,8 @@ pub fn write_reports(
     rows: &[RowOutcome],
     extra_staged: Vec<Staged>,
     extra_lines: &[String],
-    json_extra: serde_json::Value,
+    api: Option<&ApiBlock>,
+    mut json_extra: serde_json::Value,
 ) -> Result<Tally, InputError> {
     let mut records = Records::load(&args.state_dir);
     let mut tally = Tally::default();
@@ -174,13 +200,17 @@ pub fn write_reports(
     }
     tally.add_sheet_warnings(&input.info.sheet, input.header_row, &input.warnings);
     let block = InputBlock::new(input, sha256);
-    let mut landed = reports.finish(&block, input, &tally, &mut records)?;
+    let mut landed = reports.finish(&block, input, &tally, api, &mut records)?;
     for staged in extra_staged {
         landed.push(staged.land(&mut records)?);
     }
     records.save()?;
     let (written, mut lines) = landed_lines(&landed);
     lines.splice(0..0, extra_lines.iter().cloned());
+    if let Some(api) = api {
+        lines.splice(0..0, api_lines(api));
+        json_extra["api"] = serde_json::to_value(api).unwrap_or_default();
+    }
     print_summary(
         prepared.meta.mode,
         args,
@@ -223,5 +253,9 @@ pub fn print_summary(
             "{}",
             terminal::render(mode, input, tally, written, extra_lines)
         );
+    }
+    if args.quiet {
+        // Quiet is for CI logs: no progress, no detail, but never an exit 1 without a reason.
+        eprint!("{}", terminal::render_quiet(tally, written));
     }
 }

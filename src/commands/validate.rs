@@ -49,7 +49,7 @@ pub fn run(args: &SheetArgs, mode: Mode) -> Result<i32, InputError> {
     let sha = input_hash::of_input(&args.file, input.sha256.as_deref())?;
     let block = InputBlock::new(&input, &sha);
     let mut records = Records::load(&args.state_dir);
-    let mut landed = reports.finish(&block, &input, &tally, &mut records)?;
+    let mut landed = reports.finish(&block, &input, &tally, None, &mut records)?;
     if let Some(w) = payloads {
         landed.push(w.finish(&mut records)?);
     }
@@ -59,8 +59,8 @@ pub fn run(args: &SheetArgs, mode: Mode) -> Result<i32, InputError> {
         extra.insert(
             0,
             format!(
-                "dry run: nothing was sent; {} request bodies written",
-                tally.counts.valid
+                "dry run: nothing was sent; {} written",
+                crate::text::plural(tally.counts.valid, "request body", "request bodies")
             ),
         );
     }

@@ -73,8 +73,13 @@ impl CsvReport {
             wrote = true;
         }
         for a in &o.api_errors {
-            write("", "", &a.code.to_string(), &a.message)
-                .map_err(|e| write_error(&self.path)(e.into()))?;
+            // Code 0 is the tool's own word (a redirect, out of attempts), not an API code.
+            let code = if a.code == 0 {
+                String::new()
+            } else {
+                a.code.to_string()
+            };
+            write("", "", &code, &a.message).map_err(|e| write_error(&self.path)(e.into()))?;
             wrote = true;
         }
         if let Some(note) = &o.note {

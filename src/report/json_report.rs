@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{SecondsFormat, Utc};
 
-use super::{write_error, InputBlock, RunMeta, Tally};
+use super::{write_error, ApiBlock, InputBlock, RunMeta, Tally};
 use crate::error::InputError;
 use crate::outcome::RowOutcome;
 use crate::pipeline::InputSummary;
@@ -62,9 +62,11 @@ impl JsonReport {
         input: &InputBlock,
         summary: &InputSummary,
         tally: &Tally,
+        api: Option<&ApiBlock>,
     ) -> Result<(), InputError> {
         let tail = serde_json::json!({
             "input": input,
+            "api": api,
             "summary": tally.counts,
             "period_rows_invalid": tally.period_rows_invalid,
             "warnings": summary.warnings,
@@ -123,6 +125,9 @@ fn write_row(out: &mut Vec<u8>, o: &RowOutcome, sheet_json: &str) {
         out.extend_from_slice(b",\"note\":");
         serde_json::to_writer(&mut *out, note).expect("serializing to memory cannot fail");
     }
+    if o.done_earlier {
+        out.extend_from_slice(b",\"done_earlier\":true");
+    }
     if let Some(plan) = o.plan {
         out.extend_from_slice(b",\"plan\":");
         serde_json::to_writer(&mut *out, &plan).expect("serializing to memory cannot fail");
@@ -164,6 +169,7 @@ mod tests {
         created.http_status = Some(200);
         created.attempts = 3;
         created.note = Some("found by \"name\"".into());
+        created.done_earlier = true;
         created.api_errors = vec![ApiError {
             code: 310069,
             message: "exists".into(),

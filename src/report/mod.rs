@@ -82,16 +82,33 @@ pub fn default_paths(input: &Path) -> Vec<PathBuf> {
     vec![beside("json"), beside(second)]
 }
 
-/// Row counts by status, for the main sheet.
+/// Row counts for the main sheet. `valid` is every row that passed validation, in every mode;
+/// the outcome counts are this run's: `created` now, `already_done` by earlier runs of the same
+/// file (their journal), `existing` there before anything was sent.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Counts {
     pub rows: u64,
     pub valid: u64,
     pub invalid: u64,
     pub created: u64,
+    pub already_done: u64,
     pub existing: u64,
     pub failed: u64,
     pub not_sent: u64,
+}
+
+/// The API a run talked to and how it went, for every summary.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ApiBlock {
+    pub base_url: String,
+    pub sandbox: bool,
+    pub requests: u64,
+    pub rate_limited: u64,
+    pub retries: u64,
+    /// The pace at the end (requests per second) when the server's limit was met or
+    /// `--rate-limit` set one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pace_per_sec: Option<f64>,
 }
 
 /// What the summary shows of one code: how many problems, on how many rows, the first examples.
@@ -119,13 +136,18 @@ impl Tally {
         if !o.is_period_row {
             let c = &mut self.counts;
             c.rows += 1;
+            if o.status == Status::Invalid {
+                c.invalid += 1;
+            } else {
+                c.valid += 1;
+            }
             match o.status {
-                Status::Valid => c.valid += 1,
-                Status::Invalid => c.invalid += 1,
+                Status::Created | Status::Existing if o.done_earlier => c.already_done += 1,
                 Status::Created => c.created += 1,
                 Status::Existing => c.existing += 1,
                 Status::Failed => c.failed += 1,
                 Status::NotSent => c.not_sent += 1,
+                Status::Valid | Status::Invalid => {}
             }
         } else if o.status == Status::Invalid {
             self.period_rows_invalid += 1;
@@ -248,16 +270,17 @@ impl Reports {
         input: &InputBlock,
         summary: &InputSummary,
         tally: &Tally,
+        api: Option<&ApiBlock>,
         records: &mut Records,
     ) -> Result<Vec<Landed>, InputError> {
         for j in self.json {
-            j.finish(input, summary, tally)?;
+            j.finish(input, summary, tally, api)?;
         }
         for c in self.csv {
             c.finish(&summary.info.sheet, &summary.warnings)?;
         }
         for x in self.xlsx {
-            x.finish(summary, tally)?;
+            x.finish(summary, tally, api)?;
         }
         self.staged.into_iter().map(|s| s.land(records)).collect()
     }

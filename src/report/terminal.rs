@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use super::{CodeTally, Tally};
 use crate::pipeline::InputSummary;
 use crate::problem::Code;
+use crate::text::{plural, printable};
 
 pub fn render(
     command: &str,
@@ -33,11 +34,15 @@ pub fn render(
         let _ = writeln!(s, "  periods from {p}");
     }
     let c = &tally.counts;
-    let mut parts = vec![format!("{} rows", c.rows)];
+    let mut parts = vec![plural(c.rows, "row", "rows")];
     for (n, label) in [
         (c.valid, "valid"),
         (c.invalid, "invalid"),
         (c.created, "created"),
+        (
+            c.already_done,
+            "already done by an earlier run of this file",
+        ),
         (c.existing, "already existing"),
         (c.failed, "failed"),
         (c.not_sent, "not sent"),
@@ -50,8 +55,13 @@ pub fn render(
     if tally.period_rows_invalid > 0 {
         let _ = writeln!(
             s,
-            "  {} rows of the periods sheet have problems",
-            tally.period_rows_invalid
+            "  {} of the periods sheet {} problems",
+            plural(tally.period_rows_invalid, "row", "rows"),
+            if tally.period_rows_invalid == 1 {
+                "has"
+            } else {
+                "have"
+            }
         );
     }
     for line in extra {
@@ -65,7 +75,46 @@ pub fn render(
             let _ = writeln!(s, "  {}", r.display());
         }
     }
-    s
+    printable(&s).into_owned()
+}
+
+/// The `--quiet` summary: one line per problem code with its count and first place, one for
+/// rows that failed or were not sent, and where the reports are; nothing when all is well.
+pub fn render_quiet(tally: &Tally, reports: &[PathBuf]) -> String {
+    let mut s = String::new();
+    for (code, t) in &tally.errors {
+        let first = t
+            .examples
+            .first()
+            .map(|(sheet, row, p)| {
+                let cell = if p.cell.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", p.cell)
+                };
+                format!(" (first: sheet {sheet}, row {row}{cell} {})", p.column)
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "{code}: {}{first}",
+            plural(t.count, "problem", "problems")
+        );
+    }
+    let c = &tally.counts;
+    if c.failed > 0 || c.not_sent > 0 {
+        let _ = writeln!(
+            s,
+            "{} failed, {} not sent",
+            plural(c.failed, "row", "rows"),
+            c.not_sent
+        );
+    }
+    if !s.is_empty() && !reports.is_empty() {
+        let paths: Vec<String> = reports.iter().map(|r| r.display().to_string()).collect();
+        let _ = writeln!(s, "details in {}", paths.join(", "));
+    }
+    printable(&s).into_owned()
 }
 
 fn section(

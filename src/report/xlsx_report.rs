@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use rust_xlsxwriter::{Color, Format, Note, Workbook, Worksheet, XlsxError};
 
-use super::Tally;
+use super::{ApiBlock, Tally};
 use crate::columns::{COLUMNS, PERIOD_COLUMNS};
 use crate::error::InputError;
 use crate::outcome::{RowOutcome, Status};
@@ -207,7 +207,12 @@ impl XlsxReport {
         self.rows.push(o.clone());
     }
 
-    pub fn finish(self, summary: &InputSummary, tally: &Tally) -> Result<(), InputError> {
+    pub fn finish(
+        self,
+        summary: &InputSummary,
+        tally: &Tally,
+        api: Option<&ApiBlock>,
+    ) -> Result<(), InputError> {
         let err = xlsx_error(&self.path);
         let mut book = Workbook::new();
         let red = Color::RGB(0xFFC7CE);
@@ -310,11 +315,12 @@ impl XlsxReport {
         let ws = book.add_worksheet();
         ws.set_name("summary").map_err(&err)?;
         let c = &tally.counts;
-        let lines: [(&str, u64); 8] = [
+        let lines: [(&str, u64); 9] = [
             ("rows", c.rows),
             ("valid", c.valid),
             ("invalid", c.invalid),
             ("created", c.created),
+            ("already done (earlier runs)", c.already_done),
             ("existing", c.existing),
             ("failed", c.failed),
             ("not_sent", c.not_sent),
@@ -330,6 +336,11 @@ impl XlsxReport {
             &Format::new(),
         )
         .map_err(&err)?;
+        if let Some(api) = api {
+            ws.write_string_with_format(0, 2, "api", &f.header)
+                .map_err(&err)?;
+            ws.write_string(0, 3, &api.base_url).map_err(&err)?;
+        }
         for (i, (k, v)) in lines.iter().enumerate() {
             ws.write_string(i as u32 + 1, 0, *k).map_err(&err)?;
             ws.write_number(i as u32 + 1, 1, *v as f64).map_err(&err)?;
@@ -589,7 +600,7 @@ mod tests {
             sha256: None,
             mapping: None,
         };
-        report.finish(&summary, &Tally::default()).unwrap();
+        report.finish(&summary, &Tally::default(), None).unwrap();
         let mut book: calamine::Xlsx<_> = calamine::open_workbook(&path).unwrap();
         let names = book.sheet_names();
         for wanted in [

@@ -255,3 +255,30 @@ fn content_a_workbook_cannot_hold_is_cut_with_a_note_not_a_failure() {
         "{all:?}"
     );
 }
+
+#[test]
+fn escape_sequences_in_cells_and_headers_never_reach_the_terminal() {
+    let dir = TestDir::new();
+    let mut text = line(&HEADER, ',') + ",\u{1b}]0;owned\u{7}\n";
+    let mut row = ok_row("Bad\u{1b}[2JName").map(str::to_string);
+    row[1] = "WEEK\u{1b}[31mLY".into();
+    text += &(row.join(",") + ",x\n");
+    dir.write("evil.csv", text);
+    for args in [
+        &["validate", "evil.csv"][..],
+        &["validate", "evil.csv", "--quiet"][..],
+    ] {
+        let run = dir.run(args);
+        run.code(1);
+        for out in [&run.stdout, &run.stderr] {
+            assert!(
+                !out.contains('\u{1b}') && !out.contains('\u{7}'),
+                "{}",
+                run.describe()
+            );
+        }
+    }
+    // The summary shows what was there, escaped.
+    let run = dir.run(&["validate", "evil.csv"]);
+    assert!(run.stdout.contains("\\u{1b}"), "{}", run.describe());
+}

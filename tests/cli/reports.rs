@@ -109,7 +109,7 @@ fn json_report_has_every_row_in_order_with_every_problem() {
     }
     assert_eq!(
         report["summary"],
-        json!({"rows": 7, "valid": 2, "invalid": 5, "created": 0, "existing": 0, "failed": 0, "not_sent": 0})
+        json!({"rows": 7, "valid": 2, "invalid": 5, "created": 0, "already_done": 0, "existing": 0, "failed": 0, "not_sent": 0})
     );
     assert_eq!(
         statuses(&report),
