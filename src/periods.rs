@@ -173,6 +173,19 @@ pub struct PeriodsSheet {
     /// Every period row as read, in the template's column order, with its streak's key: the
     /// workbook report copies those of the rows to fix into its own `periods` sheet.
     pub raw: Vec<(String, Vec<Value>)>,
+    /// Period rows naming no streak but close to one's name (a typo, most likely), by that
+    /// streak's key: (period row, name as written there). See [`PeriodsSheet::link`].
+    pub near_misses: HashMap<String, Vec<(u32, String)>>,
+    /// For period names that are no streak's: the closest streak name, as written.
+    pub closest: HashMap<String, String>,
+}
+
+/// Whether two names (trimmed, lower case) are a typo apart: one or two edits, and few for
+/// their length, so that `Summer 1` and `Summer 2` count but `Tea` and `Sea` do not.
+fn typo_apart(a: &str, b: &str) -> bool {
+    let d = strsim::damerau_levenshtein(a, b);
+    let len = a.chars().count().max(b.chars().count());
+    (1..=2).contains(&d) && d * 4 <= len
 }
 
 impl PeriodsSheet {
@@ -184,6 +197,33 @@ impl PeriodsSheet {
         }
         let key = name.to_lowercase();
         self.by_name.contains_key(&key) || self.broken.contains_key(&key)
+    }
+
+    /// Links the periods to every name of the main sheet (`names`: lower case → as written),
+    /// read before the rows are validated: a period row naming no streak suggests the closest
+    /// name, and one a typo away from a streak's name marks that streak, which validation then
+    /// holds back rather than create with fewer periods (they cannot change after creation).
+    pub fn link(&mut self, names: &HashMap<String, String>) {
+        let mut near_misses: HashMap<String, Vec<(u32, String)>> = HashMap::new();
+        let mut closest = HashMap::new();
+        let orphans = self.by_name.iter().filter(|(k, _)| !names.contains_key(*k));
+        for (key, specs) in orphans {
+            if let Some(near) = crate::header::closest(key, names.keys().map(String::as_str)) {
+                closest.insert(key.clone(), names[near].clone());
+            }
+            for main in names.keys().filter(|m| typo_apart(key, m)) {
+                let rows = specs.iter().filter_map(|p| p.source.as_ref());
+                near_misses
+                    .entry(main.clone())
+                    .or_default()
+                    .extend(rows.map(|src| (src.row, src.name.clone())));
+            }
+        }
+        for rows in near_misses.values_mut() {
+            rows.sort();
+        }
+        self.near_misses = near_misses;
+        self.closest = closest;
     }
 
     /// Period rows whose streak is not in the main sheet: each is an error on its own row.
@@ -204,7 +244,10 @@ impl PeriodsSheet {
                     value: src.name.clone(),
                     code: Code::InvalidPeriods,
                     message: "this period names no streak of the main sheet".into(),
-                    hint: Some("check the spelling of streak_name against the name column".into()),
+                    hint: Some(match self.closest.get(&src.name.trim().to_lowercase()) {
+                        Some(name) => format!("did you mean `{name}`? Check the spelling of streak_name against the name column"),
+                        None => "check the spelling of streak_name against the name column".into(),
+                    }),
                 });
                 o
             })

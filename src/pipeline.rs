@@ -77,7 +77,12 @@ pub fn validate_file(
         map_entry: None,
         format: options.date_format.clone(),
     };
-    let (periods_sheet, periods_source) = load_periods(path, options, opened.periods, &dates)?;
+    let (mut periods_sheet, periods_source) = load_periods(path, options, opened.periods, &dates)?;
+    if !periods_sheet.by_name.is_empty() {
+        // Which period rows name no streak is known only with every name of the main sheet,
+        // and a streak a typo away from one must be judged before its own row is reported.
+        periods_sheet.link(&main_names(path, options)?);
+    }
     let main = opened.main;
     let info = main.info().clone();
     let phase = progress.phase("validating", None);
@@ -323,6 +328,41 @@ fn flag_duplicate(outcome: &mut RowOutcome, first: u32, ctx: &Context) {
         ),
         hint: Some("give each streak its own name".into()),
     });
+}
+
+/// Every name of the main sheet (lower case → as written): a pass over the sheet that reads the
+/// name column only, made when there are explicit periods to link to the streaks.
+fn main_names(
+    path: &Path,
+    options: &ReadOptions,
+) -> Result<std::collections::HashMap<String, String>, InputError> {
+    let main = sheet::open(path, options.sheet.as_deref())?.main;
+    let mut names = std::collections::HashMap::new();
+    let mut column: Option<Option<usize>> = None;
+    let mut failed = None;
+    main.read(&mut |raw| {
+        match column {
+            None => match map_columns_mapped(COLUMNS, &raw, path, options.mapping.as_ref()) {
+                Ok((map, _)) => column = Some(map.position(Col::Name as usize)),
+                Err(e) => {
+                    failed = Some(e);
+                    return false;
+                }
+            },
+            Some(Some(at)) => {
+                let name = raw.get(at).text().trim().to_string();
+                if !name.is_empty() {
+                    names.entry(name.to_lowercase()).or_insert(name);
+                }
+            }
+            Some(None) => return false,
+        }
+        true
+    })?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(names),
+    }
 }
 
 /// `<stem>-periods.csv` beside `input`: the periods file a CSV input picks up by itself.

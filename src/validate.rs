@@ -653,6 +653,23 @@ fn explicit_periods(
         return None;
     }
     let sheet = &r.ctx.periods;
+    if let Some(near) = sheet.near_misses.get(&key) {
+        let rows = near
+            .iter()
+            .map(|(row, name)| format!("row {row} names `{name}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let name = sheet.sheet.clone();
+        r.flag(
+            Col::FrequencyType,
+            Issue::new(
+                Code::InvalidPeriods,
+                format!("sheet {name}, {rows}: no streak has that name, but this one nearly does; held back, so it is not created with fewer periods (they cannot change after creation)"),
+            )
+            .hint("if those periods belong to this streak, correct their streak_name; if not, fix or remove them"),
+        );
+        return None;
+    }
     if let Some(rows) = sheet.broken.get(&key) {
         let rows = rows
             .iter()

@@ -223,3 +223,60 @@ fn a_period_row_naming_no_streak_is_an_error_on_its_own_cell() {
         )
     );
 }
+
+#[test]
+fn a_period_row_a_typo_off_a_custom_streak_holds_that_streak_back_and_suggests_its_name() {
+    let dir = TestDir::new();
+    dir.write(
+        "c.csv",
+        "name,frequency_type,total_periods,start_date,target_entity,target_type,default_value\n\
+         Summer Sprint,CUSTOM,,,TRANSACTION,SALES,100\n\
+         Streak 1,CUSTOM,,,TRANSACTION,SALES,100\n\
+         Streak 2,CUSTOM,,,TRANSACTION,SALES,100\n",
+    );
+    dir.write(
+        "c-periods.csv",
+        "streak_name,start_date,end_date\n\
+         Summer Sprint,2026-08-01,2026-08-07\n\
+         Sumer Sprint,2026-08-08,2026-08-14\n\
+         Streak 1,2026-08-01,2026-08-07\n\
+         Streak 2,2026-08-01,2026-08-07\n\
+         Completely Else,2026-08-01,2026-08-07\n",
+    );
+    let report = dir.validate_json("c.csv", &[], 1);
+    // The streak the typo was meant for is held back, not created with one period of two;
+    // streaks whose names are close to each other but both real are left alone.
+    assert_eq!(
+        statuses(&report)[..3],
+        [
+            (2, "invalid".to_string()),
+            (3, "valid".to_string()),
+            (4, "valid".to_string())
+        ]
+    );
+    let held = error_at(&report, "B2");
+    assert_eq!(held["code"], "invalid_periods");
+    assert!(
+        held["message"]
+            .as_str()
+            .unwrap()
+            .contains("row 3 names `Sumer Sprint`"),
+        "{held}"
+    );
+    // The orphan period rows: one suggests the name it was meant for, one has none to suggest.
+    let orphans: Vec<&serde_json::Value> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["sheet"] == "c-periods")
+        .collect();
+    assert_eq!(orphans.len(), 2);
+    assert!(orphans[0]["errors"][0]["hint"]
+        .as_str()
+        .unwrap()
+        .starts_with("did you mean `Summer Sprint`?"));
+    assert!(!orphans[1]["errors"][0]["hint"]
+        .as_str()
+        .unwrap()
+        .contains("did you mean"));
+}
