@@ -67,6 +67,16 @@ pub fn generate(
 }
 
 /// The start of period `k` (0-based), counted from `start` (no drift); `None` past the calendar.
+/// The last day of the last of `total` generated periods.
+pub fn generated_end(
+    frequency_type: &str,
+    frequency: u32,
+    start: NaiveDate,
+    total: u32,
+) -> Option<NaiveDate> {
+    start_of(frequency_type, frequency, start, total).and_then(|d| d.pred_opt())
+}
+
 fn start_of(frequency_type: &str, frequency: u32, start: NaiveDate, k: u32) -> Option<NaiveDate> {
     let n = k.checked_mul(frequency)?;
     match frequency_type {

@@ -25,6 +25,8 @@ pub enum Code {
     Trimmed,
     UnknownColumn,
     Backdated,
+    /// Every period has ended: the streak would be over on creation.
+    Ended,
 }
 
 impl Code {
@@ -47,7 +49,10 @@ impl Code {
     ];
 
     pub fn is_warning(self) -> bool {
-        matches!(self, Code::Trimmed | Code::UnknownColumn | Code::Backdated)
+        matches!(
+            self,
+            Code::Trimmed | Code::UnknownColumn | Code::Backdated | Code::Ended
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -70,6 +75,7 @@ impl Code {
             Code::Trimmed => "trimmed",
             Code::UnknownColumn => "unknown_column",
             Code::Backdated => "backdated",
+            Code::Ended => "ended",
         }
     }
 }

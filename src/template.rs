@@ -10,13 +10,13 @@
 
 use std::path::Path;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rust_xlsxwriter::{
     DataValidation, DataValidationErrorStyle, DataValidationRule, Format, FormatAlign, Formula,
     Workbook, Worksheet, XlsxError,
 };
 
-use crate::columns::{ColumnDef, Kind, Need, COLUMNS, PERIOD_COLUMNS};
+use crate::columns::{Col, ColumnDef, Kind, Need, COLUMNS, PERIOD_COLUMNS};
 use crate::error::InputError;
 use crate::sheet::Value;
 
@@ -106,11 +106,28 @@ pub fn typed_value(kind: Kind, text: &str) -> Value {
     }
 }
 
-/// The example row: each column's `example`, typed, in table order.
-pub fn example_row() -> Vec<Value> {
+/// Whether a whole-number column holds IDs past what a number cell keeps exactly (2^53): the
+/// template formats it as text, so Excel never rounds a long ID.
+fn holds_ids(kind: Kind) -> bool {
+    matches!(kind, Kind::Int { max, .. } if max > 1 << 53)
+}
+
+/// The example row: each column's `example`, typed, in table order; its start is a Monday two
+/// to three weeks after `today`, so the example validates without a `backdated` warning.
+pub fn example_row(today: NaiveDate) -> Vec<Value> {
+    let start = (14..21)
+        .map(|d| today + chrono::Duration::days(d))
+        .find(|d| d.weekday() == chrono::Weekday::Mon)
+        .unwrap_or(today);
     COLUMNS
         .iter()
-        .map(|c| typed_value(c.kind, c.example))
+        .map(|c| match c.kind {
+            Kind::Date if c.col == Col::StartDate => {
+                Value::Date(start.and_time(chrono::NaiveTime::MIN))
+            }
+            kind if holds_ids(kind) => typed_value(Kind::Text { max: 0 }, c.example),
+            kind => typed_value(kind, c.example),
+        })
         .collect()
 }
 
@@ -148,7 +165,7 @@ pub fn write_csv(path: &Path, rows: &[Vec<Value>]) -> Result<(), InputError> {
 
 /// Writes the XLSX template with `rows` on the `streaks` sheet and `periods` on the `periods`
 /// sheet, each row in table order ([`COLUMNS`], [`PERIOD_COLUMNS`]). The command writes
-/// `[example_row()]` and no periods; tests fill in rows of their own.
+/// `[example_row(today)]` and no periods; tests fill in rows of their own.
 pub fn write_xlsx(
     path: &Path,
     rows: &[Vec<Value>],
@@ -160,6 +177,8 @@ pub fn write_xlsx(
 
 struct Formats {
     header: Format,
+    /// The header of a column every row needs: bold on a fill of its own.
+    required: Format,
     date: Format,
     text: Format,
     bold: Format,
@@ -201,6 +220,9 @@ fn build(
 ) -> Result<Workbook, XlsxError> {
     let f = Formats {
         header: Format::new().set_bold(),
+        required: Format::new()
+            .set_bold()
+            .set_background_color(rust_xlsxwriter::Color::RGB(0xFFE699)),
         date: Format::new().set_num_format("yyyy-mm-dd"),
         text: Format::new().set_num_format("@"),
         bold: Format::new().set_bold(),
@@ -256,7 +278,12 @@ fn data_sheet<C>(
     let last_row = TEMPLATE_ROWS.max(rows.len() as u32 + 1) - 1;
     for (i, c) in table.iter().enumerate() {
         let col = i as u16;
-        ws.write_string_with_format(0, col, c.key, &f.header)?;
+        let header = if c.need == Need::Always {
+            &f.required
+        } else {
+            &f.header
+        };
+        ws.write_string_with_format(0, col, c.key, header)?;
         let width = c.key.chars().count().max(c.example.chars().count()) + 3;
         ws.set_column_width(col, width.clamp(12, 36) as f64)?;
         match c.kind {
@@ -268,6 +295,9 @@ fn data_sheet<C>(
             | Kind::JsonObject
             | Kind::IdList
             | Kind::LevelList => {
+                ws.set_column_format(col, &f.text)?;
+            }
+            kind if holds_ids(kind) => {
                 ws.set_column_format(col, &f.text)?;
             }
             _ => {}
@@ -319,8 +349,12 @@ fn validation<C>(
                 ))?;
         }
     }
+    let message = match c.need {
+        Need::Always => format!("Required. {}", c.rule),
+        _ => c.rule.to_string(),
+    };
     v.set_input_title(truncate(c.key, INPUT_TITLE_LIMIT))?
-        .set_input_message(truncate(c.rule, INPUT_MESSAGE_LIMIT))
+        .set_input_message(truncate(&message, INPUT_MESSAGE_LIMIT))
 }
 
 fn write_cell(
@@ -474,7 +508,10 @@ mod tests {
             typed_value(Kind::Date, "2026-07-04"),
             Value::Date(_)
         ));
-        assert_eq!(example_row().len(), COLUMNS.len());
+        assert_eq!(
+            example_row(NaiveDate::from_ymd_opt(2026, 7, 1).unwrap()).len(),
+            COLUMNS.len()
+        );
     }
 
     #[test]
@@ -490,7 +527,12 @@ mod tests {
     fn long_lists_move_to_the_hidden_lists_sheet() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.xlsx");
-        let mut book = build(&[example_row()], &[], 20).unwrap();
+        let mut book = build(
+            &[example_row(NaiveDate::from_ymd_opt(2026, 7, 1).unwrap())],
+            &[],
+            20,
+        )
+        .unwrap();
         book.save(&path).unwrap();
         let sheet1 = part(&path, "xl/worksheets/sheet1.xml");
         let workbook = part(&path, "xl/workbook.xml");
@@ -508,7 +550,12 @@ mod tests {
         assert!(lists.contains("<c r=\"A1\""), "{lists}");
 
         // At Excel's real limit every list of the table is inline, and no lists sheet is added.
-        let mut book = build(&[example_row()], &[], LIST_LITERAL_LIMIT).unwrap();
+        let mut book = build(
+            &[example_row(NaiveDate::from_ymd_opt(2026, 7, 1).unwrap())],
+            &[],
+            LIST_LITERAL_LIMIT,
+        )
+        .unwrap();
         book.save(&path).unwrap();
         assert!(!part(&path, "xl/workbook.xml").contains("lists"));
     }

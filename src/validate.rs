@@ -523,6 +523,20 @@ pub fn validate_row(raw: &RawRow, ctx: &Context) -> RowOutcome {
                 );
             }
         }
+        if let Some(last) = plan.last_end().filter(|last| *last < today) {
+            r.flag(
+                if explicit || custom {
+                    Col::Name
+                } else {
+                    Col::StartDate
+                },
+                Issue::new(
+                    Code::Ended,
+                    format!("every period of this streak has ended (the last on {last}): it would be created over"),
+                )
+                .hint("check the dates; a streak nobody can still take part in is rarely what was meant"),
+            );
+        }
     }
 
     // Problems read left to right, as the sheet does; those without a cell (absent columns) last.
@@ -631,6 +645,13 @@ impl PeriodPlan {
         match self {
             PeriodPlan::Explicit(specs) => specs.first().map(|p| p.start),
             PeriodPlan::Generated { start, .. } => Some(*start),
+        }
+    }
+
+    fn last_end(&self) -> Option<chrono::NaiveDate> {
+        match self {
+            PeriodPlan::Explicit(specs) => specs.iter().map(|p| p.end).max(),
+            PeriodPlan::Generated { ft, f, start, n } => periods::generated_end(ft, *f, *start, *n),
         }
     }
 

@@ -53,7 +53,8 @@ pub fn run(args: &TemplateArgs) -> Result<i32, InputError> {
             path.display()
         )));
     }
-    let example = [template::example_row()];
+    let today = crate::clock::Now::from_env()?.in_zone(None).date();
+    let example = [template::example_row(today)];
     match kind {
         Kind::Xlsx => template::write_xlsx(path, &example, &[])?,
         Kind::Csv => template::write_csv(path, &example)?,

@@ -1,7 +1,7 @@
 //! The CSV report: one line per problem or outcome.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::write_error;
@@ -37,7 +37,13 @@ pub fn escape_formula(value: &str) -> std::borrow::Cow<'_, str> {
 impl CsvReport {
     /// Starts the report in `file` (its staged file); `path` is where it will land.
     pub fn create(file: File, path: &Path) -> Result<Self, InputError> {
-        let mut out = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, file));
+        let mut buffered = BufWriter::with_capacity(1 << 20, file);
+        // Excel reads a CSV without a byte-order mark as the machine's old code page, and
+        // accents in names come out garbled; with it, as UTF-8.
+        buffered
+            .write_all("\u{feff}".as_bytes())
+            .map_err(write_error(path))?;
+        let mut out = csv::Writer::from_writer(buffered);
         out.write_record(HEADER)
             .map_err(|e| write_error(path)(e.into()))?;
         Ok(CsvReport {

@@ -44,7 +44,7 @@ const ERROR_CODES: [&str; 15] = [
     "invalid_periods",
     "formula_without_value",
 ];
-const WARNING_CODES: [&str; 3] = ["trimmed", "unknown_column", "backdated"];
+const WARNING_CODES: [&str; 4] = ["trimmed", "unknown_column", "backdated", "ended"];
 
 fn config() -> ProptestConfig {
     ProptestConfig {

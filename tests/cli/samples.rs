@@ -48,6 +48,7 @@ fn with_errors_csv_reports_exactly_the_problems_of_the_samples_readme() {
         (22, "streak_levels", "AB22", "incompatible_fields"),
         (23, "program_id", "W23", "out_of_range"),
         (25, "start_date", "J25", "invalid_date"),
+        (26, "start_date", "J26", "ended"),
     ];
     expected.sort();
     let mut got = problems(&report);
@@ -73,16 +74,16 @@ fn with_errors_csv_reports_exactly_the_problems_of_the_samples_readme() {
         .collect();
     assert_eq!(sheet_warnings, [("notes", "AC1", "unknown_column")]);
 
-    // Totals: 24 rows, 5 valid (2, 17, 18, 19, 24), 19 invalid.
-    assert_eq!(report["summary"]["rows"], 24);
-    assert_eq!(report["summary"]["valid"], 5);
+    // Totals: 25 rows, 6 valid (2, 17, 18, 19, 24, 26), 19 invalid.
+    assert_eq!(report["summary"]["rows"], 25);
+    assert_eq!(report["summary"]["valid"], 6);
     assert_eq!(report["summary"]["invalid"], 19);
     let valid: Vec<u64> = statuses(&report)
         .into_iter()
         .filter(|(_, s)| s == "valid")
         .map(|(r, _)| r)
         .collect();
-    assert_eq!(valid, [2, 17, 18, 19, 24]);
+    assert_eq!(valid, [2, 17, 18, 19, 24, 26]);
 
     // The hints and messages the README promises.
     let hint = |cell: &str| {

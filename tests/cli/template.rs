@@ -129,14 +129,19 @@ fn example_row_is_made_of_the_examples_with_the_right_cell_types() {
             continue;
         }
         match c.kind {
+            // The example starts on a Monday two to three weeks after "now" (2026-07-01).
             Kind::Date => match &got {
                 Data::DateTime(d) => {
                     let d = d.as_datetime().expect("a date");
-                    assert_eq!(d.format("%Y-%m-%d").to_string(), c.example, "{}", c.key)
+                    assert_eq!(d.format("%Y-%m-%d").to_string(), "2026-07-20", "{}", c.key)
                 }
                 other => panic!("{}: {other:?} is not a date cell", c.key),
             },
             Kind::Bool => assert_eq!(got, Data::Bool(c.example == "TRUE"), "{}", c.key),
+            // A 64-bit ID column is text, so that Excel never rounds an ID.
+            Kind::Int { max, .. } if max > 1 << 53 => {
+                assert_eq!(got, Data::String(c.example.to_string()), "{}", c.key)
+            }
             Kind::Int { .. } | Kind::Amount => {
                 assert_eq!(got, Data::Float(c.example.parse().unwrap()), "{}", c.key)
             }
@@ -246,11 +251,15 @@ fn long_rules_are_cut_to_excels_input_message_limit() {
         .replace("&lt;", "<")
         .replace("&amp;", "&");
     assert!(prompt.chars().count() <= 255, "{prompt}");
-    if longest.rule.chars().count() > 255 {
+    let message = match longest.need {
+        streak_import::columns::Need::Always => format!("Required. {}", longest.rule),
+        _ => longest.rule.to_string(),
+    };
+    if message.chars().count() > 255 {
         assert!(prompt.ends_with('…'), "{prompt}");
-        assert!(longest.rule.starts_with(prompt.trim_end_matches('…')));
+        assert!(message.starts_with(prompt.trim_end_matches('…')));
     } else {
-        assert_eq!(prompt, longest.rule);
+        assert_eq!(prompt, message);
     }
 }
 
@@ -350,10 +359,9 @@ fn the_plain_template_validates_with_one_valid_row() {
     );
     assert_eq!(body["targets"][0]["targetEntity"], example("target_entity"));
     assert_eq!(body["targets"][0]["targetType"], example("target_type"));
-    assert_eq!(
-        body["periods"][0]["startDate"],
-        format!("{}T00:00:00.000", example("start_date"))
-    );
+    // Dated in the future: the Monday two to three weeks after "now" (2026-07-01).
+    assert_eq!(body["periods"][0]["startDate"], "2026-07-20T00:00:00.000");
+    assert!(report["rows"][0]["warnings"].as_array().unwrap().is_empty());
 }
 
 #[test]
@@ -364,7 +372,16 @@ fn the_csv_template_is_the_header_and_the_example_row_and_validates() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     assert_eq!(lines[0], keys().join(","));
-    let examples: Vec<&str> = COLUMNS.iter().map(|c| c.example).collect();
+    let examples: Vec<&str> = COLUMNS
+        .iter()
+        .map(|c| {
+            if c.key == "start_date" {
+                "2026-07-20"
+            } else {
+                c.example
+            }
+        })
+        .collect();
     assert_eq!(lines[1], line(&examples, ','));
 
     let report = dir.validate_json("template.csv", &[], 0);
@@ -374,7 +391,7 @@ fn the_csv_template_is_the_header_and_the_example_row_and_validates() {
 
 /// A row of the example with some cells replaced, by key.
 fn example_with(changes: &[(&str, Value)]) -> Vec<Value> {
-    let mut row = template::example_row();
+    let mut row = template::example_row(chrono::NaiveDate::from_ymd_opt(2026, 7, 1).unwrap());
     for (key, value) in changes {
         row[col(key)] = value.clone();
     }
@@ -501,4 +518,46 @@ fn template_of_an_unknown_type_is_a_usage_error() {
     );
     assert!(!dir.join("t.ods").exists());
     dir.run(&["template"]).code(2);
+}
+
+#[test]
+fn required_columns_stand_out_and_say_so_and_id_columns_are_text() {
+    let dir = TestDir::new();
+    dir.run(&["template", "-o", "t.xlsx"]).code(0);
+    let xml = zip_part(&dir.join("t.xlsx"), "xl/worksheets/sheet1.xml");
+    let styles = zip_part(&dir.join("t.xlsx"), "xl/styles.xml");
+    assert!(styles.contains("FFE699"), "the required-column fill");
+    // Every required column's header has one style, the others another.
+    let style_of = |cell: &str| -> String {
+        let at = xml
+            .find(&format!("r=\"{cell}\""))
+            .unwrap_or_else(|| panic!("{cell}"));
+        let rest = &xml[at..];
+        let s = rest.find(" s=\"").map(|i| &rest[i + 4..]).unwrap_or("");
+        s.split('"').next().unwrap_or("").to_string()
+    };
+    let required: Vec<String> = COLUMNS
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.need == streak_import::columns::Need::Always)
+        .map(|(i, _)| style_of(&format!("{}1", streak_import::problem::column_letters(i))))
+        .collect();
+    let optional = style_of(&format!("{}1", streak_import::problem::column_letters(1)));
+    assert!(!required.is_empty() && required.iter().all(|s| s == &required[0]));
+    assert_ne!(required[0], optional);
+    assert!(
+        xml.contains("promptTitle=\"name\" prompt=\"Required."),
+        "{xml}"
+    );
+    // preferred_till_id is formatted as text, like the other ID columns.
+    let till = COLUMNS
+        .iter()
+        .position(|c| c.key == "preferred_till_id")
+        .unwrap();
+    let letter = streak_import::problem::column_letters(till);
+    let streaks = read_sheet(&dir.join("t.xlsx"), "streaks");
+    assert!(
+        matches!(at(&streaks, 1, till as u32), Data::String(_)),
+        "{letter}2 is text"
+    );
 }
