@@ -136,7 +136,7 @@ fn the_marketers_walkthrough_from_template_to_fixed_retry_sheet() {
     // 4. Fix in the report: the retry sheet holds the two rows to fix; fix them and save.
     let report = dir.join("summer.report.xlsx");
     let mut retry = sheet(&report, "retry");
-    let rcol = |key: &str| retry[0].iter().position(|h| h.to_string() == key).unwrap();
+    let rcol = |key: &str| retry[0].iter().position(|h| *h == text(key)).unwrap();
     let names: Vec<String> = retry[1..].iter().map(|r| r[rcol("name")].to_string()).collect();
     assert_eq!(names, ["Summer Scoops", "Festival Fortnights"]);
     let (ft, dv) = (rcol("frequency_type"), rcol("default_value"));

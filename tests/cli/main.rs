@@ -8,6 +8,7 @@ mod bad_input;
 mod book;
 mod excel;
 mod files;
+mod hostile_books;
 mod libreoffice;
 mod mapping;
 mod options;
