@@ -81,6 +81,13 @@ pub enum InputError {
         limit: String,
         fix: &'static str,
     },
+    #[error("{path}: the header row (row {row}) has {cells} cells, more than the {limit} this tool reads; a streak sheet has about 30 columns. Check that the delimiter is right and that this is the sheet of streaks, or delete the empty columns.")]
+    HeaderTooWide {
+        path: PathBuf,
+        row: u32,
+        cells: usize,
+        limit: usize,
+    },
     #[error("{path}: the CSV cannot be read at row {row}: {detail}")]
     MalformedCsv {
         path: PathBuf,

@@ -61,6 +61,13 @@ pub fn map_columns<C>(
     map_columns_mapped(table, header, path, None)
 }
 
+/// More header cells than this is not a streak sheet (about 30 columns): a wrong delimiter, or a
+/// file made to be slow.
+pub const MAX_HEADER_CELLS: usize = 100_000;
+
+/// Unknown columns that get a "did you mean" suggestion.
+const SUGGEST_AT_MOST: usize = 200;
+
 /// [`map_columns`] through a `--map` file: its renames apply before matching, and a column it
 /// gives a constant for counts as present.
 pub fn map_columns_mapped<C>(
@@ -69,8 +76,26 @@ pub fn map_columns_mapped<C>(
     path: &Path,
     mapping: Option<&Mapping>,
 ) -> Result<(ColumnMap, Vec<Problem>), InputError> {
+    if header.len() > MAX_HEADER_CELLS {
+        return Err(InputError::HeaderTooWide {
+            path: path.to_path_buf(),
+            row: header.row,
+            cells: header.len(),
+            limit: MAX_HEADER_CELLS,
+        });
+    }
     let headers: Vec<String> = (0..header.len())
         .map(|i| header.get(i).display().trim().to_string())
+        .collect();
+    // Each column's key and aliases normalized once, not once per header cell.
+    let names: Vec<Vec<String>> = table
+        .iter()
+        .map(|c| {
+            std::iter::once(c.key)
+                .chain(c.aliases.iter().copied())
+                .map(normalize_header)
+                .collect()
+        })
         .collect();
     let mut positions: Vec<Option<usize>> = vec![None; table.len()];
     let mut unknown = Vec::new();
@@ -79,7 +104,7 @@ pub fn map_columns_mapped<C>(
             continue;
         }
         let normalized = normalize_header(mapping.and_then(|m| m.rename(text)).unwrap_or(text));
-        match table.iter().position(|c| c.matches(&normalized)) {
+        match names.iter().position(|n| n.contains(&normalized)) {
             Some(t) => {
                 if positions[t].is_some() {
                     return Err(InputError::DuplicateHeader {
@@ -121,8 +146,13 @@ pub fn map_columns_mapped<C>(
     }
     let warnings = unknown
         .iter()
-        .map(|&i| {
-            let near = closest(&headers[i], table.iter().map(|c| c.key));
+        .enumerate()
+        .map(|(n, &i)| {
+            // Past the first few hundred, a sheet of unknown columns is not a near miss of the
+            // template: no suggestion is worth a fuzzy search each.
+            let near = (n < SUGGEST_AT_MOST)
+                .then(|| closest(&headers[i], table.iter().map(|c| c.key)))
+                .flatten();
             Problem {
                 column: headers[i].clone(),
                 cell: cell_ref(i, header.row),

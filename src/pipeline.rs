@@ -63,14 +63,29 @@ pub struct InputSummary {
     pub mapping: Option<Mapping>,
 }
 
-/// Reads and validates `path`, calling `sink` with runs of outcomes in input order: main-sheet rows
+/// Where the outcomes of [`validate_file`] go, in input order.
+pub trait Sink {
+    /// The header is read (headers, their mapping, the sheet): called once, before any row.
+    fn header(&mut self, _summary: &InputSummary) -> Result<(), InputError> {
+        Ok(())
+    }
+    fn rows(&mut self, rows: Vec<RowOutcome>) -> Result<(), InputError>;
+}
+
+impl<F: FnMut(Vec<RowOutcome>) -> Result<(), InputError>> Sink for F {
+    fn rows(&mut self, rows: Vec<RowOutcome>) -> Result<(), InputError> {
+        self(rows)
+    }
+}
+
+/// Reads and validates `path`, handing `sink` runs of outcomes in input order: main-sheet rows
 /// first, then the periods rows that have problems.
 pub fn validate_file(
     path: &Path,
     options: &ReadOptions,
     now: Now,
     progress: &Progress,
-    sink: &mut dyn FnMut(Vec<RowOutcome>) -> Result<(), InputError>,
+    sink: &mut dyn Sink,
 ) -> Result<InputSummary, InputError> {
     let opened = sheet::open(path, options.sheet.as_deref())?;
     let dates = DateRules {
@@ -138,6 +153,7 @@ pub fn validate_file(
             summary.header_row = header.row;
             summary.columns = (0..COLUMNS.len()).map(|i| map.position(i)).collect();
             summary.warnings = warnings;
+            sink.header(&summary)?;
             let _ = ctx_slot.set(Context {
                 sheet: crate::outcome::sheet_name(&info.sheet),
                 map,
@@ -204,7 +220,7 @@ pub fn validate_file(
                 flag_duplicate(&mut outcomes[i], first, ctx);
             }
             summary.rows += outcomes.len() as u64;
-            sink(outcomes)?;
+            sink.rows(outcomes)?;
             phase.set_position(summary.rows);
         }
         summary.sha256 = reader.join().ok().flatten();
@@ -231,7 +247,7 @@ pub fn validate_file(
     extra.extend(ctx.periods.orphans(&names));
     extra.sort_by_key(|o| o.row);
     if !extra.is_empty() {
-        sink(extra)?;
+        sink.rows(extra)?;
     }
     phase.finish(&format!("{} rows read and validated", summary.rows));
     Ok(summary)

@@ -194,6 +194,7 @@ pub fn write_reports(
 ) -> Result<Tally, InputError> {
     let mut records = Records::load(&args.state_dir);
     let mut tally = Tally::default();
+    reports.begin(input)?;
     for o in rows {
         tally.add(o);
         reports.row(o)?;

@@ -10,9 +10,9 @@ use crate::cli::SheetArgs;
 use crate::error::{exit, InputError};
 use crate::input_hash;
 use crate::outcome::RowOutcome;
-use crate::pipeline::validate_file;
+use crate::pipeline::{validate_file, InputSummary, Sink};
 use crate::progress::Progress;
-use crate::report::{InputBlock, Landed, Records, Staged, Tally, Target};
+use crate::report::{InputBlock, Landed, Records, Reports, Staged, Tally, Target};
 
 pub fn run(args: &SheetArgs, mode: Mode) -> Result<i32, InputError> {
     let prepared = Prepared::new(args, mode)?;
@@ -29,21 +29,17 @@ pub fn run(args: &SheetArgs, mode: Mode) -> Result<i32, InputError> {
         Progress::new(false)
     };
     let mut tally = Tally::default();
+    let mut sink = Streamed {
+        reports: &mut reports,
+        payloads: payloads.as_mut(),
+        tally: &mut tally,
+    };
     let input = validate_file(
         &args.file,
         &prepared.options,
         prepared.now,
         &progress,
-        &mut |outcomes: Vec<RowOutcome>| {
-            for o in &outcomes {
-                tally.add(o);
-                if let Some(w) = payloads.as_mut() {
-                    w.row(o)?;
-                }
-                reports.row(o)?;
-            }
-            Ok(())
-        },
+        &mut sink,
     )?;
     tally.add_sheet_warnings(&input.info.sheet, input.header_row, &input.warnings);
     let sha = input_hash::of_input(&args.file, input.sha256.as_deref())?;
@@ -79,6 +75,30 @@ pub fn run(args: &SheetArgs, mode: Mode) -> Result<i32, InputError> {
     } else {
         exit::ROWS_FAILED
     })
+}
+
+/// Where a streamed run's outcomes go as they come: the tally, the reports, the dry run's bodies.
+struct Streamed<'a> {
+    reports: &'a mut Reports,
+    payloads: Option<&'a mut PayloadWriter>,
+    tally: &'a mut Tally,
+}
+
+impl Sink for Streamed<'_> {
+    fn header(&mut self, summary: &InputSummary) -> Result<(), InputError> {
+        self.reports.begin(summary)
+    }
+
+    fn rows(&mut self, outcomes: Vec<RowOutcome>) -> Result<(), InputError> {
+        for o in &outcomes {
+            self.tally.add(o);
+            if let Some(w) = self.payloads.as_mut() {
+                w.row(o)?;
+            }
+            self.reports.row(o)?;
+        }
+        Ok(())
+    }
 }
 
 /// `<stem>.payloads.jsonl` beside the first report.

@@ -251,6 +251,15 @@ impl Reports {
         Ok(r)
     }
 
+    /// The header is read: the workbook reports open the sheets rows are written to as they
+    /// come. Called before the first row.
+    pub fn begin(&mut self, summary: &InputSummary) -> Result<(), InputError> {
+        for x in &mut self.xlsx {
+            x.begin(summary)?;
+        }
+        Ok(())
+    }
+
     pub fn row(&mut self, o: &RowOutcome) -> Result<(), InputError> {
         for j in &mut self.json {
             j.row(o)?;
@@ -259,7 +268,7 @@ impl Reports {
             c.row(o)?;
         }
         for x in &mut self.xlsx {
-            x.row(o);
+            x.row(o)?;
         }
         Ok(())
     }

@@ -17,12 +17,21 @@ use crate::pipeline::InputSummary;
 use crate::problem::column_index;
 use crate::sheet::Value;
 
+/// The annotated workbook, written as the rows come (its sheets in constant-memory mode), so a
+/// million-row report holds no row in memory.
 pub struct XlsxReport {
     /// Where the report lands (for messages).
     path: PathBuf,
     /// Where it is written until then (its staged file).
     temp: PathBuf,
-    rows: Vec<RowOutcome>,
+    book: Workbook,
+    f: Formats,
+    open: Option<Open>,
+    /// The names of the rows to fix: their explicit periods go on the `periods` sheet.
+    retried: std::collections::HashSet<crate::outcome::NameKey>,
+    /// What the format could not hold, said on the summary sheet.
+    notes: Vec<String>,
+    cut_cells: u64,
     /// Rows a worksheet holds: Excel's limit, smaller in tests.
     capacity: u32,
 }
@@ -111,39 +120,38 @@ fn write_value(
 }
 
 /// A list sheet (one item a row under a header) that continues on `name (2)`, `name (3)` …
-/// when a sheet is full, so that no count of items makes the report fail.
-struct Pages<'a> {
-    book: &'a mut Workbook,
+/// when a sheet is full, so that no count of items makes the report fail. Its sheets are in
+/// constant-memory mode: rows go to a temporary file as they are written.
+struct Pages {
     name: String,
-    header: Vec<&'a str>,
+    header: Vec<String>,
     widths: Vec<(u16, f64)>,
-    format: Format,
     page: u32,
     /// The number the first sheet is named with: 1 is the bare name, 2 is `name (2)`.
     first: u32,
     row: u32,
     capacity: u32,
+    /// The workbook index of the sheet being written.
+    sheet: Option<usize>,
 }
 
-impl<'a> Pages<'a> {
-    fn new(
-        book: &'a mut Workbook,
-        name: &str,
-        header: Vec<&'a str>,
-        format: &Format,
-        capacity: u32,
-    ) -> Self {
+impl Pages {
+    fn new(name: &str, header: Vec<String>, capacity: u32) -> Self {
         Pages {
-            book,
             name: name.to_string(),
             header,
             widths: Vec::new(),
-            format: format.clone(),
             page: 0,
             first: 1,
             row: capacity,
             capacity,
+            sheet: None,
         }
+    }
+
+    fn widths(mut self, widths: &[(u16, f64)]) -> Self {
+        self.widths = widths.to_vec();
+        self
     }
 
     /// Names the first sheet `name (n)`: a list continuing another sheet.
@@ -152,39 +160,42 @@ impl<'a> Pages<'a> {
         self
     }
 
-    fn widths(mut self, widths: &[(u16, f64)]) -> Self {
-        self.widths = widths.to_vec();
-        self
-    }
-
     /// The sheet and row for the next item, opening the sheet (or the next one) as needed.
-    fn next(&mut self) -> Result<(&mut Worksheet, u32), XlsxError> {
+    fn next<'b>(
+        &mut self,
+        book: &'b mut Workbook,
+        f: &Formats,
+    ) -> Result<(&'b mut Worksheet, u32), XlsxError> {
         if self.row + 1 >= self.capacity {
-            self.page += 1;
-            self.row = 0;
-            let name = match self.first + self.page - 1 {
-                1 => self.name.clone(),
-                n => format!("{} ({n})", self.name),
-            };
-            let ws = self.book.add_worksheet();
-            ws.set_name(&name)?;
-            for (i, h) in self.header.iter().enumerate() {
-                ws.write_string_with_format(0, i as u16, *h, &self.format)?;
-            }
-            for (c, w) in &self.widths {
-                ws.set_column_width(*c, *w)?;
-            }
+            self.open_page(book, f)?;
         }
         self.row += 1;
-        let index = self.book.worksheets().len() - 1;
-        let ws = self.book.worksheet_from_index(index)?;
+        let ws = book.worksheet_from_index(self.sheet.unwrap_or(0))?;
         Ok((ws, self.row))
     }
 
+    fn open_page(&mut self, book: &mut Workbook, f: &Formats) -> Result<(), XlsxError> {
+        self.page += 1;
+        self.row = 0;
+        let name = match self.first + self.page - 1 {
+            1 => self.name.clone(),
+            n => format!("{} ({n})", self.name),
+        };
+        let ws = book.add_worksheet_with_constant_memory();
+        ws.set_name(&name)?;
+        for (c, w) in &self.widths {
+            ws.set_column_width(*c, *w)?;
+        }
+        for (i, h) in self.header.iter().enumerate() {
+            ws.write_string_with_format(0, i as u16, h, &f.header)?;
+        }
+        self.sheet = Some(book.worksheets().len() - 1);
+        Ok(())
+    }
+
     /// Opens the first sheet even when there is no item, so the sheet is always there.
-    fn open(mut self) -> Result<Self, XlsxError> {
-        self.next()?;
-        self.row -= 1;
+    fn open(mut self, book: &mut Workbook, f: &Formats) -> Result<Self, XlsxError> {
+        self.open_page(book, f)?;
         Ok(self)
     }
 
@@ -193,37 +204,64 @@ impl<'a> Pages<'a> {
     }
 }
 
+/// What the report knows once the header is read: it then writes each row as it comes.
+struct Open {
+    sheet_name: String,
+    header_row: u32,
+    /// Input columns shown (at most what a sheet holds, with room for status and message).
+    width: u16,
+    /// The main sheet's index; rows past its capacity go to `overflow`.
+    main: usize,
+    overflow: Option<Pages>,
+    overflow_header: Vec<String>,
+    problems: Pages,
+    retry: Pages,
+    columns: Vec<Option<usize>>,
+    mapping: Option<crate::mapping::Mapping>,
+    /// The longest text seen in each shown column (first rows only), for its width.
+    longest: Vec<usize>,
+    measured: u32,
+}
+
+/// Rows whose cells set the column widths.
+const MEASURED_ROWS: u32 = 200;
+
+fn formats() -> Formats {
+    let red = Color::RGB(0xFFC7CE);
+    Formats {
+        date: Format::new().set_num_format("yyyy-mm-dd"),
+        bad: Format::new().set_background_color(red),
+        bad_date: Format::new()
+            .set_background_color(red)
+            .set_num_format("yyyy-mm-dd"),
+        header: Format::new().set_bold(),
+    }
+}
+
 impl XlsxReport {
     pub fn new(path: &Path, temp: &Path) -> Self {
+        let mut book = Workbook::new();
+        // The sheets' rows spool beside the report, not in a /tmp that may be memory.
+        if let Some(dir) = temp.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = book.set_tempdir(dir);
+        }
         XlsxReport {
             path: path.to_path_buf(),
             temp: temp.to_path_buf(),
-            rows: Vec::new(),
+            book,
+            f: formats(),
+            open: None,
+            retried: std::collections::HashSet::new(),
+            notes: Vec::new(),
+            cut_cells: 0,
             capacity: MAX_ROWS,
         }
     }
 
-    pub fn row(&mut self, o: &RowOutcome) {
-        self.rows.push(o.clone());
-    }
-
-    pub fn finish(
-        self,
-        summary: &InputSummary,
-        tally: &Tally,
-        api: Option<&ApiBlock>,
-    ) -> Result<(), InputError> {
+    /// The header is known: opens the sheets that rows are written to as they come.
+    pub fn begin(&mut self, summary: &InputSummary) -> Result<(), InputError> {
         let err = xlsx_error(&self.path);
-        let mut book = Workbook::new();
-        let red = Color::RGB(0xFFC7CE);
-        let f = Formats {
-            date: Format::new().set_num_format("yyyy-mm-dd"),
-            bad: Format::new().set_background_color(red),
-            bad_date: Format::new()
-                .set_background_color(red)
-                .set_num_format("yyyy-mm-dd"),
-            header: Format::new().set_bold(),
-        };
+        let (book, f) = (&mut self.book, &self.f);
         let mut sheet_name: String = summary
             .info
             .sheet
@@ -237,246 +275,306 @@ impl XlsxReport {
         {
             sheet_name = "rows".into();
         }
-        // What the format could not hold, said on the summary sheet.
-        let mut notes: Vec<String> = Vec::new();
-        let mut cut_cells = 0u64;
-
-        // The input rows, annotated, where they were; columns past what a sheet holds (with
-        // room for status and message) are left out.
         let header_row = summary.header_row.saturating_sub(1);
         let shown = summary.headers.len().min(usize::from(MAX_COLS - 2));
         if shown < summary.headers.len() {
-            notes.push(format!(
+            self.notes.push(format!(
                 "the sheet has {} columns; a worksheet holds {MAX_COLS}, so only the first {shown} are shown here (the JSON and CSV reports have every problem)",
                 summary.headers.len()
             ));
         }
         let width = shown as u16;
-        let (in_place, overflow): (Vec<&RowOutcome>, Vec<&RowOutcome>) = self
-            .rows
-            .iter()
-            .filter(|o| !o.is_period_row)
-            .partition(|o| o.row <= self.capacity);
-        {
-            let ws = book.add_worksheet();
-            ws.set_name(&sheet_name).map_err(&err)?;
-            for (i, h) in summary.headers.iter().take(shown).enumerate() {
-                put_str(ws, header_row, i as u16, h, &f.header).map_err(&err)?;
-            }
-            ws.write_string_with_format(header_row, width, "status", &f.header)
-                .map_err(&err)?;
-            ws.write_string_with_format(header_row, width + 1, "message", &f.header)
-                .map_err(&err)?;
-            ws.set_freeze_panes(header_row + 1, 0).map_err(&err)?;
-            // Wide enough for the header and the first rows' values; the message column wider.
-            for (i, h) in summary.headers.iter().take(shown).enumerate() {
-                let longest = self
-                    .rows
-                    .iter()
-                    .take(200)
-                    .filter_map(|o| o.cells.as_ref()?.get(i))
-                    .map(|v| match v {
-                        Value::Text(t) => t.chars().count().min(100),
-                        _ => 10,
-                    })
-                    .chain([h.chars().count().min(100)])
-                    .max()
-                    .unwrap_or(10);
-                ws.set_column_width(i as u16, (longest + 2).clamp(10, 40) as f64)
-                    .map_err(&err)?;
-            }
-            ws.set_column_width(width + 1, 80).map_err(&err)?;
-            for o in &in_place {
-                cut_cells += write_row(ws, o.row - 1, o, width, &f, false).map_err(&err)?;
-            }
+        let ws = book.add_worksheet_with_constant_memory();
+        ws.set_name(&sheet_name).map_err(&err)?;
+        for (i, h) in summary.headers.iter().take(shown).enumerate() {
+            self.cut_cells +=
+                u64::from(put_str(ws, header_row, i as u16, h, &f.header).map_err(&err)?);
         }
-        if !overflow.is_empty() {
-            // Past the last row a sheet holds: the rest continue on list sheets, with their row.
-            let mut header: Vec<&str> = summary
-                .headers
-                .iter()
-                .take(shown)
-                .map(String::as_str)
-                .collect();
-            header.extend(["status", "message", "input row"]);
-            let mut pages = Pages::new(&mut book, &sheet_name, header, &f.header, self.capacity)
-                .numbered_from(2);
-            for o in &overflow {
-                let (ws, r) = pages.next().map_err(&err)?;
-                cut_cells += write_row(ws, r, o, width, &f, true).map_err(&err)?;
-            }
-            notes.push(format!(
-                "rows after row {} (a worksheet's last) continue on `{sheet_name} (2)`, each with its input row number",
-                self.capacity
-            ));
-        }
-
-        // Totals and problems by code.
-        let ws = book.add_worksheet();
-        ws.set_name("summary").map_err(&err)?;
-        let c = &tally.counts;
-        let lines: [(&str, u64); 9] = [
-            ("rows", c.rows),
-            ("valid", c.valid),
-            ("invalid", c.invalid),
-            ("created", c.created),
-            ("already done (earlier runs)", c.already_done),
-            ("existing", c.existing),
-            ("failed", c.failed),
-            ("not_sent", c.not_sent),
-            ("period rows with problems", tally.period_rows_invalid),
-        ];
-        ws.write_string_with_format(0, 0, "input", &f.header)
+        ws.write_string_with_format(header_row, width, "status", &f.header)
             .map_err(&err)?;
-        put_str(
-            ws,
-            0,
-            1,
-            &summary.info.path.display().to_string(),
-            &Format::new(),
+        ws.write_string_with_format(header_row, width + 1, "message", &f.header)
+            .map_err(&err)?;
+        ws.set_freeze_panes(header_row + 1, 0).map_err(&err)?;
+        ws.set_column_width(width + 1, 80).map_err(&err)?;
+        let main = book.worksheets().len() - 1;
+        // Created now, filled at the end: so they come second and last among the tabs.
+        book.add_worksheet().set_name("summary").map_err(&err)?;
+        let problems = Pages::new(
+            "problems",
+            [
+                "sheet", "row", "cell", "column", "code", "value", "message", "hint",
+            ]
+            .map(String::from)
+            .to_vec(),
+            self.capacity,
         )
+        .widths(&[
+            (0, 14.0),
+            (3, 20.0),
+            (4, 20.0),
+            (5, 24.0),
+            (6, 70.0),
+            (7, 60.0),
+        ])
+        .open(book, f)
         .map_err(&err)?;
-        if let Some(api) = api {
-            ws.write_string_with_format(0, 2, "api", &f.header)
-                .map_err(&err)?;
-            ws.write_string(0, 3, &api.base_url).map_err(&err)?;
-        }
-        for (i, (k, v)) in lines.iter().enumerate() {
-            ws.write_string(i as u32 + 1, 0, *k).map_err(&err)?;
-            ws.write_number(i as u32 + 1, 1, *v as f64).map_err(&err)?;
-        }
-        let mut r = lines.len() as u32 + 2;
-        ws.write_string_with_format(r, 0, "code", &f.header)
-            .map_err(&err)?;
-        ws.write_string_with_format(r, 1, "problems", &f.header)
-            .map_err(&err)?;
-        for (code, t) in tally.errors.iter().chain(tally.warnings.iter()) {
-            r += 1;
-            ws.write_string(r, 0, code.as_str()).map_err(&err)?;
-            ws.write_number(r, 1, t.count as f64).map_err(&err)?;
-        }
-        ws.set_column_width(0, 28).map_err(&err)?;
-        let notes_at = r + 2;
-
-        // Every problem, one per line (period-sheet problems included).
-        let header = vec![
-            "sheet", "row", "cell", "column", "code", "value", "message", "hint",
-        ];
-        let mut pages = Pages::new(&mut book, "problems", header, &f.header, self.capacity)
-            .widths(&[
-                (0, 14.0),
-                (3, 20.0),
-                (4, 20.0),
-                (5, 24.0),
-                (6, 70.0),
-                (7, 60.0),
-            ])
-            .open()
-            .map_err(&err)?;
-        let plain = Format::new();
-        for o in &self.rows {
-            for p in o.errors.iter().chain(&o.warnings) {
-                let (ws, r) = pages.next().map_err(&err)?;
-                ws.write_string(r, 0, o.sheet).map_err(&err)?;
-                ws.write_number(r, 1, o.row as f64).map_err(&err)?;
-                ws.write_string(r, 2, &p.cell).map_err(&err)?;
-                put_str(ws, r, 3, &p.column, &plain).map_err(&err)?;
-                ws.write_string(r, 4, p.code.as_str()).map_err(&err)?;
-                for (c, text) in [
-                    (5, p.value.as_str()),
-                    (6, &p.message),
-                    (7, p.hint.as_deref().unwrap_or("")),
-                ] {
-                    cut_cells += u64::from(put_str(ws, r, c, text, &plain).map_err(&err)?);
-                }
-            }
-        }
-        if pages.pages() > 1 {
-            notes.push("the problems continue on `problems (2)` (and further sheets)".into());
-        }
-
-        // The rows to fix, in template form, ready to import again with `--sheet retry`.
         let widths: Vec<(u16, f64)> = COLUMNS
             .iter()
             .enumerate()
             .map(|(i, col)| (i as u16, (col.key.len() + 2).clamp(10, 32) as f64))
             .collect();
-        let header = COLUMNS.iter().map(|c| c.key).collect();
-        let mut pages = Pages::new(&mut book, "retry", header, &f.header, self.capacity)
-            .widths(&widths)
-            .open()
-            .map_err(&err)?;
-        // Where each template column was in the input, as the validator mapped it.
-        let source_of = &summary.columns;
-        let mut retried = std::collections::HashSet::new();
-        for o in self
-            .rows
-            .iter()
-            .filter(|o| !o.is_period_row && matches!(o.status, Status::Invalid | Status::Failed))
-        {
-            let (ws, r) = pages.next().map_err(&err)?;
-            retried.extend(o.name_key);
-            let Some(cells) = &o.cells else { continue };
-            for (i, src) in source_of.iter().enumerate() {
-                let cell = src.and_then(|s| cells.get(s));
-                let value = match &summary.mapping {
-                    Some(map) => map.template_value(COLUMNS[i].col, cell),
-                    None => cell.cloned(),
-                };
-                if let Some(v) = value {
-                    cut_cells +=
-                        u64::from(write_value(ws, r, i as u16, &v, false, &f).map_err(&err)?);
-                }
-            }
-        }
-        if pages.pages() > 1 {
-            notes.push(
-                "the rows to fix continue on `retry (2)` (and further sheets); import each with --sheet".into(),
-            );
-        }
-
-        // The explicit periods of the rows to fix, so that `import REPORT.xlsx --sheet retry`
-        // finds them in the workbook's own `periods` sheet.
-        let widths: Vec<(u16, f64)> = PERIOD_COLUMNS
-            .iter()
-            .enumerate()
-            .map(|(i, col)| (i as u16, (col.key.len() + 4).clamp(12, 32) as f64))
-            .collect();
-        let mut pages = Pages::new(
-            &mut book,
-            crate::sheet::PERIODS_SHEET,
-            PERIOD_COLUMNS.iter().map(|c| c.key).collect(),
-            &f.header,
+        let retry = Pages::new(
+            "retry",
+            COLUMNS.iter().map(|c| c.key.to_string()).collect(),
             self.capacity,
         )
         .widths(&widths)
-        .open()
+        .open(book, f)
         .map_err(&err)?;
-        for (_, cells) in summary
-            .period_rows
-            .iter()
-            .filter(|(key, _)| retried.contains(&crate::outcome::NameKey::of(key)))
-        {
-            let (ws, r) = pages.next().map_err(&err)?;
-            for (i, v) in cells.iter().enumerate() {
-                cut_cells += u64::from(write_value(ws, r, i as u16, v, false, &f).map_err(&err)?);
+        book.add_worksheet()
+            .set_name(crate::sheet::PERIODS_SHEET)
+            .map_err(&err)?;
+        let mut overflow_header: Vec<String> =
+            summary.headers.iter().take(shown).cloned().collect();
+        overflow_header.extend(["status", "message", "input row"].map(String::from));
+        self.open = Some(Open {
+            sheet_name,
+            header_row,
+            width,
+            main,
+            overflow: None,
+            overflow_header,
+            problems,
+            retry,
+            columns: summary.columns.clone(),
+            mapping: summary.mapping.clone(),
+            longest: summary
+                .headers
+                .iter()
+                .take(shown)
+                .map(|h| h.chars().count().min(100))
+                .collect(),
+            measured: 0,
+        });
+        Ok(())
+    }
+
+    /// Writes one row where it belongs: the main sheet (or its continuation), its problems,
+    /// and the retry sheet when it is to be fixed.
+    pub fn row(&mut self, o: &RowOutcome) -> Result<(), InputError> {
+        let err = xlsx_error(&self.path);
+        let Some(open) = self.open.as_mut() else {
+            return Err(InputError::ReportXlsx {
+                path: self.path.clone(),
+                detail: "a row came before the header (a bug: please report it)".into(),
+            });
+        };
+        let (book, f) = (&mut self.book, &self.f);
+        if !o.is_period_row {
+            if open.measured < MEASURED_ROWS {
+                open.measured += 1;
+                for (i, v) in o
+                    .cells
+                    .iter()
+                    .flatten()
+                    .take(open.longest.len())
+                    .enumerate()
+                {
+                    let len = match v {
+                        Value::Text(t) => t.chars().count().min(100),
+                        _ => 10,
+                    };
+                    open.longest[i] = open.longest[i].max(len);
+                }
+            }
+            if o.row <= self.capacity && o.row > open.header_row {
+                let ws = book.worksheet_from_index(open.main).map_err(&err)?;
+                self.cut_cells +=
+                    write_row(ws, o.row - 1, o, open.width, f, false).map_err(&err)?;
+            } else {
+                if open.overflow.is_none() {
+                    open.overflow = Some(
+                        Pages::new(
+                            &open.sheet_name,
+                            open.overflow_header.clone(),
+                            self.capacity,
+                        )
+                        .numbered_from(2),
+                    );
+                    self.notes.push(format!(
+                        "rows after row {} (a worksheet's last) continue on `{} (2)`, each with its input row number",
+                        self.capacity, open.sheet_name
+                    ));
+                }
+                if let Some(pages) = open.overflow.as_mut() {
+                    let (ws, r) = pages.next(book, f).map_err(&err)?;
+                    self.cut_cells += write_row(ws, r, o, open.width, f, true).map_err(&err)?;
+                }
             }
         }
+        let plain = Format::new();
+        for p in o.errors.iter().chain(&o.warnings) {
+            let (ws, r) = open.problems.next(book, f).map_err(&err)?;
+            ws.write_string(r, 0, o.sheet).map_err(&err)?;
+            ws.write_number(r, 1, o.row as f64).map_err(&err)?;
+            ws.write_string(r, 2, &p.cell).map_err(&err)?;
+            put_str(ws, r, 3, &p.column, &plain).map_err(&err)?;
+            ws.write_string(r, 4, p.code.as_str()).map_err(&err)?;
+            for (c, text) in [
+                (5, p.value.as_str()),
+                (6, &p.message),
+                (7, p.hint.as_deref().unwrap_or("")),
+            ] {
+                self.cut_cells += u64::from(put_str(ws, r, c, text, &plain).map_err(&err)?);
+            }
+        }
+        // The rows to fix, in template form, ready to import again with `--sheet retry`.
+        if !o.is_period_row && matches!(o.status, Status::Invalid | Status::Failed) {
+            let (ws, r) = open.retry.next(book, f).map_err(&err)?;
+            self.retried.extend(o.name_key);
+            if let Some(cells) = &o.cells {
+                for (i, src) in open.columns.iter().enumerate() {
+                    let cell = src.and_then(|s| cells.get(s));
+                    let value = match &open.mapping {
+                        Some(map) => map.template_value(COLUMNS[i].col, cell),
+                        None => cell.cloned(),
+                    };
+                    if let Some(v) = value {
+                        self.cut_cells +=
+                            u64::from(write_value(ws, r, i as u16, &v, false, f).map_err(&err)?);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 
-        if cut_cells > 0 {
-            notes.push(format!(
-                "{cut_cells} cells longer than {MAX_CHARS} characters (a cell's limit) are cut here; cut cells of the input rows carry a note"
+    pub fn finish(
+        mut self,
+        summary: &InputSummary,
+        tally: &Tally,
+        api: Option<&ApiBlock>,
+    ) -> Result<(), InputError> {
+        if self.open.is_none() {
+            self.begin(summary)?;
+        }
+        let path = self.path.clone();
+        let err = xlsx_error(&path);
+        let Some(open) = self.open.take() else {
+            return Ok(());
+        };
+        let book = &mut self.book;
+        let f = &self.f;
+        let ws = book.worksheet_from_index(open.main).map_err(&err)?;
+        for (i, longest) in open.longest.iter().enumerate() {
+            ws.set_column_width(i as u16, (longest + 2).clamp(10, 40) as f64)
+                .map_err(&err)?;
+        }
+        if open.problems.pages() > 1 {
+            self.notes
+                .push("the problems continue on `problems (2)` (and further sheets)".into());
+        }
+        if open.retry.pages() > 1 {
+            self.notes.push(
+                "the rows to fix continue on `retry (2)` (and further sheets); import each with --sheet".into(),
+            );
+        }
+        periods_sheet(book, summary, &self.retried, f, &mut self.cut_cells).map_err(&err)?;
+        if self.cut_cells > 0 {
+            self.notes.push(format!(
+                "{} cells longer than {MAX_CHARS} characters (a cell's limit) are cut here; cut cells of the input rows carry a note",
+                self.cut_cells
             ));
         }
-        let ws = book.worksheet_from_name("summary").map_err(&err)?;
-        for (i, note) in notes.iter().enumerate() {
-            let r = notes_at + i as u32;
-            ws.write_string_with_format(r, 0, if i == 0 { "notes" } else { "" }, &f.header)
-                .map_err(&err)?;
-            ws.write_string(r, 1, note).map_err(&err)?;
-        }
+        summary_sheet(book, summary, tally, api, &self.notes, f).map_err(&err)?;
         book.save(&self.temp).map_err(&err)
     }
+}
+
+/// Totals, problems by code, the API, and the notes on what the workbook could not hold.
+fn summary_sheet(
+    book: &mut Workbook,
+    summary: &InputSummary,
+    tally: &Tally,
+    api: Option<&ApiBlock>,
+    notes: &[String],
+    f: &Formats,
+) -> Result<(), XlsxError> {
+    let ws = book.worksheet_from_name("summary")?;
+    let c = &tally.counts;
+    let lines: [(&str, u64); 9] = [
+        ("rows", c.rows),
+        ("valid", c.valid),
+        ("invalid", c.invalid),
+        ("created", c.created),
+        ("already done (earlier runs)", c.already_done),
+        ("existing", c.existing),
+        ("failed", c.failed),
+        ("not_sent", c.not_sent),
+        ("period rows with problems", tally.period_rows_invalid),
+    ];
+    ws.write_string_with_format(0, 0, "input", &f.header)?;
+    put_str(
+        ws,
+        0,
+        1,
+        &summary.info.path.display().to_string(),
+        &Format::new(),
+    )?;
+    if let Some(api) = api {
+        ws.write_string_with_format(0, 2, "api", &f.header)?;
+        ws.write_string(0, 3, &api.base_url)?;
+    }
+    for (i, (k, v)) in lines.iter().enumerate() {
+        ws.write_string(i as u32 + 1, 0, *k)?;
+        ws.write_number(i as u32 + 1, 1, *v as f64)?;
+    }
+    let mut r = lines.len() as u32 + 2;
+    ws.write_string_with_format(r, 0, "code", &f.header)?;
+    ws.write_string_with_format(r, 1, "problems", &f.header)?;
+    for (code, t) in tally.errors.iter().chain(tally.warnings.iter()) {
+        r += 1;
+        ws.write_string(r, 0, code.as_str())?;
+        ws.write_number(r, 1, t.count as f64)?;
+    }
+    ws.set_column_width(0, 28)?;
+    for (i, note) in notes.iter().enumerate() {
+        let r = r + 2 + i as u32;
+        ws.write_string_with_format(r, 0, if i == 0 { "notes" } else { "" }, &f.header)?;
+        ws.write_string(r, 1, note)?;
+    }
+    Ok(())
+}
+
+/// The explicit periods of the rows to fix, so that `import REPORT.xlsx --sheet retry` finds
+/// them in the workbook's own `periods` sheet.
+fn periods_sheet(
+    book: &mut Workbook,
+    summary: &InputSummary,
+    retried: &std::collections::HashSet<crate::outcome::NameKey>,
+    f: &Formats,
+    cut_cells: &mut u64,
+) -> Result<(), XlsxError> {
+    let ws = book.worksheet_from_name(crate::sheet::PERIODS_SHEET)?;
+    for (i, col) in PERIOD_COLUMNS.iter().enumerate() {
+        ws.write_string_with_format(0, i as u16, col.key, &f.header)?;
+        ws.set_column_width(i as u16, (col.key.len() + 4).clamp(12, 32) as f64)?;
+    }
+    let mut r = 0;
+    for (_, cells) in summary
+        .period_rows
+        .iter()
+        .filter(|(key, _)| retried.contains(&crate::outcome::NameKey::of(key)))
+    {
+        if r + 1 >= MAX_ROWS {
+            break;
+        }
+        r += 1;
+        for (i, v) in cells.iter().enumerate() {
+            *cut_cells += u64::from(write_value(ws, r, i as u16, v, false, f)?);
+        }
+    }
+    Ok(())
 }
 
 /// One input row with its status and message at `r`; bad cells red with their problems as a
@@ -568,20 +666,6 @@ mod tests {
         let mut report = XlsxReport::new(&path, &path);
         report.capacity = 3;
         let sheet = crate::outcome::sheet_name("rows");
-        for row in 2..=7u32 {
-            let mut o = RowOutcome::new(sheet, row);
-            o.name = format!("Streak {row}");
-            o.cells = Some(vec![Value::Text(format!("Streak {row}"))]);
-            o.push(Problem {
-                column: "name".into(),
-                cell: format!("A{row}"),
-                value: String::new(),
-                code: Code::TooLong,
-                message: "too long".into(),
-                hint: None,
-            });
-            report.row(&o);
-        }
         let summary = InputSummary {
             info: crate::sheet::SheetInfo {
                 path: path.clone(),
@@ -600,6 +684,21 @@ mod tests {
             sha256: None,
             mapping: None,
         };
+        report.begin(&summary).unwrap();
+        for row in 2..=7u32 {
+            let mut o = RowOutcome::new(sheet, row);
+            o.name = format!("Streak {row}");
+            o.cells = Some(vec![Value::Text(format!("Streak {row}"))]);
+            o.push(Problem {
+                column: "name".into(),
+                cell: format!("A{row}"),
+                value: String::new(),
+                code: Code::TooLong,
+                message: "too long".into(),
+                hint: None,
+            });
+            report.row(&o).unwrap();
+        }
         report.finish(&summary, &Tally::default(), None).unwrap();
         let mut book: calamine::Xlsx<_> = calamine::open_workbook(&path).unwrap();
         let names = book.sheet_names();
