@@ -99,6 +99,7 @@ pub fn validate_file(
         periods_sheet.link(&main_names(path, options)?);
     }
     let main = opened.main;
+    let notes = opened.notes;
     let info = main.info().clone();
     let phase = progress.phase("validating", None);
 
@@ -224,6 +225,7 @@ pub fn validate_file(
             phase.set_position(summary.rows);
         }
         summary.sha256 = reader.join().ok().flatten();
+        summary.warnings.extend(notes.take());
         Ok(())
     })?;
 

@@ -122,11 +122,26 @@ fn the_marketers_walkthrough_from_template_to_fixed_retry_sheet() {
     ];
     let periods = vec![
         vec![text("streak_name"), text("start_date"), text("end_date")],
-        vec![text("Festival Fortnights"), text("2026-08-01"), text("2026-08-14")],
-        vec![text("Festival Fortnights"), text("2026-09-01"), text("2026-09-14")],
-        vec![text("Festival Fortnights"), text("2026-10-01"), text("2026-10-14")],
+        vec![
+            text("Festival Fortnights"),
+            text("2026-08-01"),
+            text("2026-08-14"),
+        ],
+        vec![
+            text("Festival Fortnights"),
+            text("2026-09-01"),
+            text("2026-09-14"),
+        ],
+        vec![
+            text("Festival Fortnights"),
+            text("2026-10-01"),
+            text("2026-10-14"),
+        ],
     ];
-    save_book(&dir.join("summer.xlsx"), &[("streaks", rows), ("periods", periods)]);
+    save_book(
+        &dir.join("summer.xlsx"),
+        &[("streaks", rows), ("periods", periods)],
+    );
 
     // 3. Validate: what is wrong, and summer.report.xlsx.
     let (out, _) = step(dir, &["validate", "summer.xlsx"], 1);
@@ -137,17 +152,28 @@ fn the_marketers_walkthrough_from_template_to_fixed_retry_sheet() {
     let report = dir.join("summer.report.xlsx");
     let mut retry = sheet(&report, "retry");
     let rcol = |key: &str| retry[0].iter().position(|h| *h == text(key)).unwrap();
-    let names: Vec<String> = retry[1..].iter().map(|r| r[rcol("name")].to_string()).collect();
+    let names: Vec<String> = retry[1..]
+        .iter()
+        .map(|r| r[rcol("name")].to_string())
+        .collect();
     assert_eq!(names, ["Summer Scoops", "Festival Fortnights"]);
     let (ft, dv) = (rcol("frequency_type"), rcol("default_value"));
     retry[1][ft] = text("WEEKLY");
     retry[2][dv] = Data::Float(300.0);
     let report_periods = sheet(&report, "periods");
-    assert_eq!(report_periods.len(), 4, "the CUSTOM streak's cycles came along");
+    assert_eq!(
+        report_periods.len(),
+        4,
+        "the CUSTOM streak's cycles came along"
+    );
     let rows_sheet = sheet(&report, "streaks");
     save_book(
         &report,
-        &[("streaks", rows_sheet), ("retry", retry), ("periods", report_periods)],
+        &[
+            ("streaks", rows_sheet),
+            ("retry", retry),
+            ("periods", report_periods),
+        ],
     );
     let edited = std::fs::read(&report).unwrap();
 
@@ -160,11 +186,21 @@ fn the_marketers_walkthrough_from_template_to_fixed_retry_sheet() {
             && out.contains("summer.report.2.xlsx"),
         "{out}"
     );
-    assert_eq!(std::fs::read(&report).unwrap(), edited, "the fixes are not lost");
+    assert_eq!(
+        std::fs::read(&report).unwrap(),
+        edited,
+        "the fixes are not lost"
+    );
     // Then import the fixed rows from the edited report's retry sheet.
     let (out, _) = step(
         dir,
-        &["import", "summer.report.xlsx", "--sheet", "retry", "--sandbox"],
+        &[
+            "import",
+            "summer.report.xlsx",
+            "--sheet",
+            "retry",
+            "--sandbox",
+        ],
         0,
     );
     assert!(out.contains("2 rows, 2 valid, 2 created"), "{out}");
@@ -173,7 +209,10 @@ fn the_marketers_walkthrough_from_template_to_fixed_retry_sheet() {
     assert!(held.values().all(|n| *n == 1), "{held:?}");
     // Run either again: nothing is created twice.
     let (out, _) = step(dir, &["import", "summer.xlsx", "--sandbox"], 1);
-    assert!(out.contains("1 already done by an earlier run of this file"), "{out}");
+    assert!(
+        out.contains("1 already done by an earlier run of this file"),
+        "{out}"
+    );
     assert_eq!(on_sandbox(dir), held);
 }
 
@@ -200,7 +239,10 @@ fn the_migration_walkthrough_from_a_legacy_export_to_an_idempotent_rerun() {
 
     // 3. Dry run with preview.
     let (out, _) = step(dir, &with(&["--dry-run", "--sandbox"]), 1);
-    assert!(out.contains("plan: will create 14, already exist 0, invalid 1"), "{out}");
+    assert!(
+        out.contains("plan: will create 14, already exist 0, invalid 1"),
+        "{out}"
+    );
     // 4. Import: 14 created; row 8's `Fortnightly` is reported with a hint to map it.
     let (out, _) = step(dir, &with(&["--sandbox"]), 1);
     assert!(out.contains("14 created"), "{out}");
@@ -212,7 +254,10 @@ fn the_migration_walkthrough_from_a_legacy_export_to_an_idempotent_rerun() {
         out.contains("14 rows were already done by an earlier run of this file: not sent again"),
         "{out}"
     );
-    assert!(out.contains("14 already done by an earlier run of this file"), "{out}");
+    assert!(
+        out.contains("14 already done by an earlier run of this file"),
+        "{out}"
+    );
     let (out, _) = step(dir, &with(&["--dry-run", "--sandbox"]), 1);
     assert!(out.contains("already exist 14"), "{out}");
     assert_eq!(on_sandbox(dir).len(), 14);

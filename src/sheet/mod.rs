@@ -349,6 +349,23 @@ pub struct Opened {
     pub main: Box<dyn RowSource>,
     /// Rows of the workbook's `periods` sheet (read whole: it is small), with its info.
     pub periods: Option<(SheetInfo, Vec<RawRow>)>,
+    /// Sheet-level warnings the reader finds as it goes (cells right of the header): read them
+    /// once the main sheet has been read.
+    pub notes: Notes,
+}
+
+/// Warnings a row source found while reading, shared with whoever opened it.
+#[derive(Debug, Clone, Default)]
+pub struct Notes(std::sync::Arc<std::sync::Mutex<Vec<crate::problem::Problem>>>);
+
+impl Notes {
+    pub fn push(&self, p: crate::problem::Problem) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(p);
+    }
+
+    pub fn take(&self) -> Vec<crate::problem::Problem> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 /// Opens `path`, choosing the sheet as SPEC §2 says: `--sheet`, else `streaks`, else the first.
@@ -358,6 +375,7 @@ pub fn open(path: &Path, sheet: Option<&str>) -> Result<Opened, InputError> {
         Format::Csv { tab } => Ok(Opened {
             main: Box::new(CsvSource::open(path, tab)?),
             periods: None,
+            notes: Notes::default(),
         }),
         Format::Workbook(kind) => workbook::open(path, kind, sheet),
     }

@@ -132,6 +132,26 @@ fn size(bytes: u64) -> String {
     human_size(usize::try_from(bytes).unwrap_or(usize::MAX))
 }
 
+thread_local! {
+    /// Set while [`guarded`] runs: a panic there is caught and reported as a damaged workbook,
+    /// so the panic hook keeps quiet about it.
+    static CATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Puts a panic hook in front of the one in place (once) that stays silent for the panics
+/// [`guarded`] catches, and hands every other panic on unchanged.
+fn quiet_caught_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !CATCHING.with(|c| c.get()) {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Runs a calamine call; calamine indexes some records it has not checked, so a damaged file
 /// can panic inside it, and that is a damaged file, not a crash.
 fn guarded<T>(
@@ -139,7 +159,11 @@ fn guarded<T>(
     kind: BookKind,
     f: impl FnOnce() -> Result<T, InputError>,
 ) -> Result<T, InputError> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+    quiet_caught_panics();
+    let was = CATCHING.with(|c| c.replace(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    CATCHING.with(|c| c.set(was));
+    result.unwrap_or_else(|_| {
         Err(corrupt(
             path,
             kind,
@@ -240,6 +264,7 @@ fn open_xlsx(path: &Path, sheet: Option<&str>, budget: &mut Budget) -> Result<Op
             budget: budget.clone(),
         }),
         periods,
+        notes: budget.notes.clone(),
     })
 }
 
@@ -553,6 +578,7 @@ fn open_xlsb(path: &Path, sheet: Option<&str>, budget: &mut Budget) -> Result<Op
             budget: budget.clone(),
         }),
         periods,
+        notes: budget.notes.clone(),
     })
 }
 
@@ -616,6 +642,7 @@ fn open_range(
             budget: budget.clone(),
         }),
         periods,
+        notes: budget.notes.clone(),
     })
 }
 
@@ -729,6 +756,8 @@ struct Budget {
     file_len: u64,
     cells: u64,
     text: u64,
+    /// Sheet-level warnings found while reading, handed back through [`Opened::notes`].
+    notes: super::Notes,
 }
 
 impl Budget {
@@ -737,6 +766,7 @@ impl Budget {
             file_len,
             cells: CELL_FLOOR.saturating_add(file_len.saturating_mul(CELLS_PER_FILE_BYTE)),
             text: TEXT_FLOOR.saturating_add(file_len.saturating_mul(TEXT_PER_FILE_BYTE)),
+            notes: super::Notes::default(),
         }
     }
 
@@ -865,15 +895,21 @@ impl<'a> RowBuilder<'a> {
         self.flush(emit)?;
         if let (Some((row, col)), Some(width)) = (self.first_dropped, self.width) {
             // Cells right of the header have no column: validation never reads them.
-            eprintln!(
-                "warning: {}: sheet `{}`: {} {} right of column {} (the header's last) ignored, the first at {}",
-                self.path.display(),
-                self.sheet,
-                thousands(self.dropped),
-                if self.dropped == 1 { "cell" } else { "cells" },
-                column_letters(width.saturating_sub(1)),
-                cell_ref(col as usize, row + 1),
-            );
+            let first = cell_ref(col as usize, row + 1);
+            self.budget.notes.push(crate::problem::Problem {
+                column: String::new(),
+                cell: first.clone(),
+                value: String::new(),
+                code: crate::problem::Code::UnknownColumn,
+                message: format!(
+                    "{} right of column {} (the header's last) {} no column and {} ignored, the first at {first}",
+                    crate::text::plural(self.dropped, "cell", "cells"),
+                    column_letters(width.saturating_sub(1)),
+                    if self.dropped == 1 { "has" } else { "have" },
+                    if self.dropped == 1 { "is" } else { "are" },
+                ),
+                hint: Some("delete those cells, or give their column a header".into()),
+            });
         }
         Ok(())
     }
