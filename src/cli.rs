@@ -222,27 +222,15 @@ pub fn run(cli: Cli) -> Result<i32, InputError> {
 
 /// Checks a `--date-format` before any row is read, so a typo is one message, not one per row.
 pub fn check_date_format(format: &str) -> Result<(), InputError> {
-    match date_format_problem(format) {
+    match crate::values::date_format_problem(format) {
         Some(why) => Err(InputError::Usage(format!("--date-format {format}: {why}"))),
         None => Ok(()),
     }
 }
 
-/// What is wrong with a chrono date format, if anything (`--date-format`, a map's `[date_formats]`).
-pub fn date_format_problem(format: &str) -> Option<&'static str> {
-    use chrono::format::{Item, StrftimeItems};
-    if StrftimeItems::new(format).any(|i| matches!(i, Item::Error)) {
-        return Some("not a valid chrono format. Use e.g. %d/%m/%Y, %m/%d/%Y or %d.%m.%Y.");
-    }
-    if !format.contains("%d") && !format.contains("%e") && !format.contains("%j") {
-        return Some("has no day (%d); e.g. %d/%m/%Y.");
-    }
-    None
-}
-
 pub fn parse_time_zone(name: &str) -> Result<chrono_tz::Tz, InputError> {
     name.parse().map_err(|_| {
-        let near = crate::header::closest(name, chrono_tz::TZ_VARIANTS.iter().map(|t| t.name()));
+        let near = crate::text::closest(name, chrono_tz::TZ_VARIANTS.iter().map(|t| t.name()));
         InputError::Usage(format!(
             "--time-zone {name}: not an IANA time zone{}.",
             near.map(|n| format!(" (did you mean {n}?)"))

@@ -7,6 +7,7 @@ use crate::error::InputError;
 use crate::mapping::Mapping;
 use crate::problem::{cell_ref, Code, Problem};
 use crate::sheet::RawRow;
+use crate::text::closest;
 
 /// Where each column of a table sits in the sheet.
 #[derive(Debug, Clone)]
@@ -33,22 +34,6 @@ impl ColumnMap {
     pub fn column_at(&self, cell: usize) -> Option<usize> {
         self.by_cell.get(cell).copied().flatten()
     }
-}
-
-/// The closest of `candidates` to `wanted`, if close enough to be worth suggesting.
-pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let wanted_n = normalize_header(wanted);
-    candidates
-        .into_iter()
-        .map(|c| {
-            (
-                strsim::normalized_damerau_levenshtein(&wanted_n, &normalize_header(c)),
-                c,
-            )
-        })
-        .filter(|(score, _)| *score >= 0.5)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
 }
 
 /// Maps the header row onto `table`. A missing required column is an input error naming the

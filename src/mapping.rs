@@ -46,11 +46,11 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use crate::cli::date_format_problem;
 use crate::columns::{def, normalize_header, Col, Kind, COLUMNS};
 use crate::error::InputError;
-use crate::header::closest;
 use crate::sheet::{format_number, Cell, Value};
+use crate::text::closest;
+use crate::values::date_format_problem;
 use crate::values::{self, DateRules, Issue, MapEntry};
 
 /// A parsed `--map` file.

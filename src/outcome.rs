@@ -1,6 +1,7 @@
 //! What happened to one row: the record every stage fills in and every report reads.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 
 use serde::Serialize;
@@ -71,6 +72,45 @@ impl std::hash::Hash for NameKey {
     /// The key is a hash already: its first 64 bits are handed on as they are.
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         state.write_u64(u64::from(self.0[0]) | u64::from(self.0[1]) << 32);
+    }
+}
+
+/// The first row of every name seen, for the duplicate check: one hash and one row number per
+/// name, so memory stays close to flat as files grow.
+#[derive(Default)]
+pub struct NameIndex(HashMap<NameKey, u32, BuildHasherDefault<PreHashed>>);
+
+/// The keys are hashes already: hashing them again would only cost time.
+#[derive(Default)]
+pub struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+impl NameIndex {
+    pub fn contains(&self, key: NameKey) -> bool {
+        self.0.contains_key(&key)
+    }
+
+    /// The first row of `key`: `row` itself when it is the first seen.
+    pub fn first_row(&mut self, key: NameKey, row: u32) -> u32 {
+        *self.0.entry(key).or_insert(row)
+    }
+
+    /// Room for `names` more, made once: growing step by step would move every entry again.
+    pub fn reserve(&mut self, names: usize) {
+        self.0.reserve(names);
     }
 }
 

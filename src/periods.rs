@@ -218,7 +218,7 @@ impl PeriodsSheet {
         let mut closest = HashMap::new();
         let orphans = self.by_name.iter().filter(|(k, _)| !names.contains_key(*k));
         for (key, specs) in orphans {
-            if let Some(near) = crate::header::closest(key, names.keys().map(String::as_str)) {
+            if let Some(near) = crate::text::closest(key, names.keys().map(String::as_str)) {
                 closest.insert(key.clone(), names[near].clone());
             }
             for main in names.keys().filter(|m| typo_apart(key, m)) {
@@ -237,7 +237,7 @@ impl PeriodsSheet {
     }
 
     /// Period rows whose streak is not in the main sheet: each is an error on its own row.
-    pub fn orphans(&self, names: &crate::pipeline::NameIndex) -> Vec<RowOutcome> {
+    pub fn orphans(&self, names: &crate::outcome::NameIndex) -> Vec<RowOutcome> {
         let mut out: Vec<RowOutcome> = self
             .by_name
             .iter()

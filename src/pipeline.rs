@@ -3,8 +3,6 @@
 //! out in input order to a sink. Memory holds a few batches plus one entry per name (for the
 //! duplicate check), whatever the file size.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver};
 
@@ -118,7 +116,7 @@ pub fn validate_file(
     };
     let mut periods_sheet = Some(periods_sheet);
     let ctx_slot: std::sync::OnceLock<Context> = std::sync::OnceLock::new();
-    let mut first_row_of = NameIndex::default();
+    let mut first_row_of = crate::outcome::NameIndex::default();
 
     std::thread::scope(|scope| -> Result<(), InputError> {
         let reader = scope.spawn(move || {
@@ -145,7 +143,7 @@ pub fn validate_file(
             // would move every entry again at each step.
             if let (Some(bytes), Ok(meta)) = (bytes, std::fs::metadata(path)) {
                 let rows = meta.len() as f64 * batch.len() as f64 / bytes.max(1) as f64;
-                first_row_of.0.reserve(rows as usize);
+                first_row_of.reserve(rows as usize);
             }
             let header = batch.remove(0);
             let (map, warnings) =
@@ -213,7 +211,7 @@ pub fn validate_file(
                 .iter()
                 .enumerate()
                 .filter_map(|(i, &(key, row))| {
-                    let first = *first_row_of.0.entry(key?).or_insert(row);
+                    let first = first_row_of.first_row(key?, row);
                     (first != row).then_some((i, first))
                 })
                 .collect();
@@ -297,35 +295,6 @@ impl Piece {
             Piece::Failed(e) => return Err(e),
         };
         Ok(Validated::new(outcomes))
-    }
-}
-
-/// The first row of every name seen, for the duplicate check: one hash and one row number per
-/// name, so memory stays close to flat as files grow.
-#[derive(Default)]
-pub struct NameIndex(HashMap<NameKey, u32, BuildHasherDefault<PreHashed>>);
-
-/// The keys are hashes already: hashing them again would only cost time.
-#[derive(Default)]
-pub struct PreHashed(u64);
-
-impl Hasher for PreHashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-impl NameIndex {
-    pub fn contains(&self, key: NameKey) -> bool {
-        self.0.contains_key(&key)
     }
 }
 

@@ -1,10 +1,29 @@
-//! Words for people: counts with the right plural, and text from a sheet made safe to print.
+//! Words for people: counts with the right plural, the closest of a list of names to suggest,
+//! and text from a sheet made safe to print.
 
 use std::borrow::Cow;
+
+use crate::columns::normalize_header;
 
 /// `1 row`, `2 rows`: counts in messages read as people write them.
 pub fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The closest of `candidates` to `wanted`, if close enough to be worth suggesting.
+pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let wanted_n = normalize_header(wanted);
+    candidates
+        .into_iter()
+        .map(|c| {
+            (
+                strsim::normalized_damerau_levenshtein(&wanted_n, &normalize_header(c)),
+                c,
+            )
+        })
+        .filter(|(score, _)| *score >= 0.5)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
 }
 
 /// `text` with every control character but newline and tab written as an escape (`\u{1b}`),

@@ -6,9 +6,9 @@ use std::borrow::Cow;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 
-use crate::header::closest;
 use crate::problem::Code;
 use crate::sheet::{format_number, trim, Cell};
+use crate::text::closest;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Issue {
@@ -632,6 +632,18 @@ fn day_month_issue(t: &str, rules: &DateRules) -> Option<Issue> {
         ),
         (None, None) => None,
     }
+}
+
+/// What is wrong with a chrono date format, if anything (`--date-format`, a map's `[date_formats]`).
+pub fn date_format_problem(format: &str) -> Option<&'static str> {
+    use chrono::format::{Item, StrftimeItems};
+    if StrftimeItems::new(format).any(|i| matches!(i, Item::Error)) {
+        return Some("not a valid chrono format. Use e.g. %d/%m/%Y, %m/%d/%Y or %d.%m.%Y.");
+    }
+    if !format.contains("%d") && !format.contains("%e") && !format.contains("%j") {
+        return Some("has no day (%d); e.g. %d/%m/%Y.");
+    }
+    None
 }
 
 #[cfg(test)]

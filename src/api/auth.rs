@@ -25,10 +25,14 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+/// `md5_hex(password)`, lowercase: the digest the Basic scheme sends.
+pub fn md5_hex(password: &str) -> String {
+    format!("{:x}", Md5::digest(password.as_bytes()))
+}
+
 /// `Basic base64(username ":" md5_hex(password))`, as the API's Basic scheme defines it.
 pub fn basic_header(username: &str, password: &str) -> String {
-    let digest = Md5::digest(password.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = md5_hex(password);
     format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{username}:{hex}"))

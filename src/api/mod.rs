@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 pub use answer::human_duration;
-pub use auth::{basic_header, Credentials};
+pub use auth::{basic_header, md5_hex, Credentials};
 
 use crate::outcome::ApiError;
 use crate::pace::{Answer, NoSlot, Pacer};

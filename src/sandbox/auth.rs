@@ -14,17 +14,13 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine;
-use md5::{Digest, Md5};
 
-use super::routes::ApiError;
+use super::envelope::ApiError;
 use super::{lock, SandboxConfig};
 
 pub(crate) const TOKEN_HEADER: &str = "x-cap-api-oauth-token";
 
-/// `md5_hex(password)`, lowercase.
-pub(crate) fn md5_hex(password: &str) -> String {
-    format!("{:x}", Md5::digest(password.as_bytes()))
-}
+pub(crate) use crate::api::md5_hex;
 
 #[cfg(test)]
 pub(crate) use crate::api::basic_header;

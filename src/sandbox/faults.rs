@@ -12,8 +12,8 @@ use axum::http::StatusCode;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use super::envelope::ApiError;
 use super::limit::Limiter;
-use super::routes::ApiError;
 use super::{lock, SandboxConfig};
 
 pub(crate) struct Faults {

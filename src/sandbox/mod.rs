@@ -26,6 +26,7 @@
 //! hyper closes the socket without writing a byte.
 
 mod auth;
+mod envelope;
 mod faults;
 mod latency;
 mod limit;

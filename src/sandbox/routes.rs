@@ -1,78 +1,19 @@
-//! The endpoints, and the v3 error envelope.
-//!
-//! Error codes outside Capillary's documented list (auth, rate limit, faults, unknown paths) use
-//! the HTTP status as `code` (401, 404, 405, 415, 429, 503).
+//! The endpoints; their answers go out in the v3 envelope ([`super::envelope`]).
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use super::envelope::{ok, ApiError};
 use super::rules::{self, Violation};
 use super::{auth, lock, DropConnection, Shared};
 use crate::columns::STREAK_TRACKING_TYPES;
-
-/// An error answer: status, `errors[]`, and `Retry-After` for 429.
-#[derive(Debug)]
-pub(crate) struct ApiError {
-    status: StatusCode,
-    errors: Vec<Violation>,
-    retry_after: Option<u64>,
-}
-
-impl ApiError {
-    pub(crate) fn new(status: StatusCode, code: i64, message: &str) -> ApiError {
-        ApiError {
-            status,
-            errors: vec![Violation {
-                code,
-                message: message.to_string(),
-            }],
-            retry_after: None,
-        }
-    }
-
-    fn bad_request(errors: Vec<Violation>) -> ApiError {
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            errors,
-            retry_after: None,
-        }
-    }
-
-    pub(crate) fn retry_after(mut self, secs: u64) -> ApiError {
-        self.retry_after = Some(secs);
-        self
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let errors: Vec<Value> = self
-            .errors
-            .iter()
-            .map(|e| json!({ "code": e.code, "message": e.message }))
-            .collect();
-        let body = json!({ "data": null, "errors": errors, "warnings": null });
-        let mut response = (self.status, Json(body)).into_response();
-        if let Some(secs) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        response
-    }
-}
-
-/// `200 {"data": data, "errors": null, "warnings": null}`.
-fn ok(data: Value) -> Response {
-    Json(json!({ "data": data, "errors": null, "warnings": null })).into_response()
-}
 
 type ApiResult = Result<Response, ApiError>;
 

@@ -32,7 +32,7 @@ pub(crate) const INVALID_INPUT: i64 = 300004;
 pub(crate) const NAME_TOO_LONG: i64 = 310008;
 pub(crate) const NOT_FOUND: i64 = 310017;
 pub(crate) const BAD_PAIR: i64 = 310033;
-pub(crate) const NAME_EXISTS: i64 = 310069;
+pub(crate) use crate::api::NAME_EXISTS;
 pub(crate) const METADATA_REQUIRED: i64 = 310094;
 pub(crate) const INVALID_KEY: i64 = 310145;
 pub(crate) const BAD_PROGRAM: i64 = 310146;
