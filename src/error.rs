@@ -1,20 +1,7 @@
-//! Errors that stop a run before or while reading, and the one place that maps outcomes to exit
-//! codes (SPEC §2). Problems in the data are not errors: they are [`crate::problem::Problem`]s.
+//! Errors that stop a run before or while reading (each face maps them to its exit code).
+//! Problems in the data are not errors: they are [`crate::problem::Problem`]s.
 
 use std::path::PathBuf;
-
-/// Exit codes are a contract with scripts and CI jobs that call the tool.
-pub mod exit {
-    /// Every row valid, created or already existing.
-    pub const OK: i32 = 0;
-    /// Some rows invalid or failed; reports were written.
-    pub const ROWS_FAILED: i32 = 1;
-    /// Usage or input error.
-    pub const INPUT: i32 = 2;
-    /// The API side stopped the run.
-    pub const API: i32 = 3;
-    pub const INTERRUPTED: i32 = 130;
-}
 
 /// Something about the input or the command line that no row-level report can express.
 /// Each message says what is wrong, where, and what to do.
@@ -109,16 +96,8 @@ pub enum InputError {
     },
     #[error("--report {path}: unknown report type. Use a path ending in .json, .csv or .xlsx.")]
     ReportType { path: PathBuf },
-    #[error(transparent)]
-    Journal(#[from] crate::journal::JournalError),
     #[error("{0}")]
     Usage(String),
-}
-
-impl InputError {
-    pub fn exit_code(&self) -> i32 {
-        exit::INPUT
-    }
 }
 
 /// `1234567` → `1.2 MB`: sizes in messages are read by people.

@@ -3,6 +3,6 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() {
-    std::process::exit(streak_import::cli::main());
+fn main() -> std::process::ExitCode {
+    streak_import::cli::main()
 }

@@ -325,7 +325,7 @@ pub async fn post_all(
     concurrency: usize,
     timeout: Duration,
     interrupt: CancellationToken,
-    progress: &Progress,
+    progress: &dyn Progress,
 ) -> (Ended, PostCounts) {
     let shared = Arc::new(Shared {
         client,
@@ -440,6 +440,7 @@ pub async fn post_all(
         phase.set_message(format!(
             "created {created}, existing {existing}, failed {failed}"
         ));
+        progress.landed(&rows[i]);
     }
     for row in rows
         .iter_mut()

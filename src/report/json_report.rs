@@ -9,8 +9,8 @@ use chrono::{SecondsFormat, Utc};
 
 use super::{write_error, ApiBlock, InputBlock, RunMeta, Tally};
 use crate::error::InputError;
+use crate::outcome::InputSummary;
 use crate::outcome::RowOutcome;
-use crate::pipeline::InputSummary;
 
 pub struct JsonReport {
     path: PathBuf,

@@ -4,7 +4,6 @@
 mod csv_report;
 mod json_report;
 pub mod landing;
-pub mod terminal;
 mod xlsx_report;
 
 use std::collections::BTreeMap;
@@ -14,8 +13,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::error::InputError;
+use crate::outcome::InputSummary;
 use crate::outcome::{RowOutcome, Status};
-use crate::pipeline::InputSummary;
 use crate::problem::{Code, Problem};
 
 pub use csv_report::escape_formula;

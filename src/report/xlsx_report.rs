@@ -12,8 +12,8 @@ use rust_xlsxwriter::{Color, Format, Note, Workbook, Worksheet, XlsxError};
 use super::{ApiBlock, Tally};
 use crate::columns::{COLUMNS, PERIOD_COLUMNS};
 use crate::error::InputError;
+use crate::outcome::InputSummary;
 use crate::outcome::{RowOutcome, Status};
-use crate::pipeline::InputSummary;
 use crate::problem::column_index;
 use crate::sheet::Value;
 

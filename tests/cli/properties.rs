@@ -16,9 +16,9 @@ use streak_import::columns::{
 use streak_import::header::map_columns;
 use streak_import::outcome::{RowOutcome, Status};
 use streak_import::periods::PeriodsSheet;
-use streak_import::pipeline::{validate_file, ReadOptions};
 use streak_import::problem::column_letters;
-use streak_import::progress::Progress;
+use streak_import::progress::Silent;
+use streak_import::run::{validate_file, ReadOptions};
 use streak_import::sheet::{Cells, RawRow, Value};
 use streak_import::validate::{validate_row, Context};
 use streak_import::values::DateRules;
@@ -490,7 +490,7 @@ proptest! {
             rows.iter().enumerate().filter(|(_, r)| !blank(r)).map(|(i, _)| i as u32 + 2).collect();
 
         let mut outcomes = Vec::new();
-        let result = validate_file(&path, &ReadOptions::default(), Now::parse(NOW).unwrap(), &Progress::hidden(), &mut |run| {
+        let result = validate_file(&path, &ReadOptions::default(), Now::parse(NOW).unwrap(), &Silent, &mut |run| {
             outcomes.extend(run);
             Ok(())
         });

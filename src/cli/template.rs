@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::error::{exit, InputError};
+use crate::error::InputError;
 use crate::template;
 
 #[derive(Debug, Clone, Args)]
@@ -23,7 +23,7 @@ enum Kind {
     Csv,
 }
 
-pub fn run(args: &TemplateArgs) -> Result<i32, InputError> {
+pub fn run(args: &TemplateArgs) -> Result<(), InputError> {
     let path = &args.output;
     let ext = path
         .extension()
@@ -70,5 +70,5 @@ pub fn run(args: &TemplateArgs) -> Result<i32, InputError> {
         path.display(),
         path.display()
     );
-    Ok(exit::OK)
+    Ok(())
 }

@@ -1,12 +1,11 @@
-//! The command line: flags (clap), and the one place that turns a run's result into an exit code
-//! and a message on stderr.
+//! The flags (clap), and how they become the runner's plain options.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands;
-use crate::error::{exit, InputError};
+use crate::error::InputError;
+use crate::run::{parse_time_zone, SheetOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -16,7 +15,7 @@ use crate::error::{exit, InputError};
     long_about = "Reads a CSV or workbook of streak definitions, validates every row (in parallel), \
 reports every problem with its row, column and a fix, and writes the exact request bodies.\n\n\
 Exit codes: 0 all rows valid; 1 some rows invalid (reports written); 2 usage or input error; \
-3 stopped by the API side; 130 interrupted."
+3 stopped by the API side; 4 internal error (a bug: please report it); 130 interrupted."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -43,12 +42,12 @@ CAPILLARY_USERNAME=till CAPILLARY_PASSWORD=… streak-import import campaign.xls
     #[command(
         after_help = "Example:\n  SANDBOX_PASSWORD=secret streak-import sandbox --port 8787 --error-rate 0.1 --state sandbox.json"
     )]
-    Sandbox(crate::commands::sandbox::SandboxArgs),
+    Sandbox(super::sandbox::SandboxArgs),
     /// Write a blank template: header row, dropdowns, instructions, one example row.
     #[command(
         after_help = "Examples:\n  streak-import template -o campaign.xlsx\n  streak-import template -o campaign.csv"
     )]
-    Template(crate::commands::template::TemplateArgs),
+    Template(super::template::TemplateArgs),
 }
 
 /// Options for reading a sheet and writing reports, shared by every command that reads one.
@@ -159,7 +158,7 @@ pub struct ApiArgs {
 }
 
 /// The API options that can come from the environment, by clap id.
-pub const CREDENTIAL_IDS: [&str; 4] = ["username", "password", "oauth_key", "oauth_secret"];
+pub(crate) const CREDENTIAL_IDS: [&str; 4] = ["username", "password", "oauth_key", "oauth_secret"];
 
 /// `100/min`, `100` → 100 requests per minute.
 fn parse_rate(text: &str) -> Result<u32, String> {
@@ -170,71 +169,18 @@ fn parse_rate(text: &str) -> Result<u32, String> {
     }
 }
 
-/// Parses the arguments, runs the command and returns the process exit code.
-pub fn main() -> i32 {
-    use clap::{CommandFactory, FromArgMatches};
-    let parsed = Cli::command()
-        .try_get_matches()
-        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
-    let (mut cli, matches) = match parsed {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                exit::INPUT
-            } else {
-                exit::OK
-            };
-            let _ = e.print();
-            return code;
-        }
-    };
-    if let (Command::Import(args), Some(("import", sub))) = (&mut cli.command, matches.subcommand())
-    {
-        args.api.from_env = CREDENTIAL_IDS
-            .into_iter()
-            .filter(|id| sub.value_source(id) == Some(clap::parser::ValueSource::EnvVariable))
-            .collect();
+impl SheetArgs {
+    /// The runner's options for reading this sheet.
+    pub fn options(&self) -> Result<SheetOptions, InputError> {
+        Ok(SheetOptions {
+            file: self.file.clone(),
+            sheet: self.sheet.clone(),
+            periods: self.periods.clone(),
+            reports: self.report.clone(),
+            date_format: self.date_format.clone(),
+            time_zone: self.time_zone.as_deref().map(parse_time_zone).transpose()?,
+            map: self.map.clone(),
+            state_dir: self.state_dir.clone(),
+        })
     }
-    match run(cli) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {}", crate::text::printable(&e.to_string()));
-            e.exit_code()
-        }
-    }
-}
-
-pub fn run(cli: Cli) -> Result<i32, InputError> {
-    match cli.command {
-        Command::Validate(args) => commands::validate::run(&args, commands::Mode::Validate),
-        Command::Import(args) => {
-            // A dry run streams offline unless it can ask the API which names exist.
-            if args.dry_run && !args.sandbox && !commands::import::has_credentials(&args.api) {
-                commands::validate::run(&args.sheet, commands::Mode::DryRun)
-            } else {
-                commands::import::run(&args)
-            }
-        }
-        Command::Sandbox(args) => commands::sandbox::run(&args),
-        Command::Template(args) => commands::template::run(&args),
-    }
-}
-
-/// Checks a `--date-format` before any row is read, so a typo is one message, not one per row.
-pub fn check_date_format(format: &str) -> Result<(), InputError> {
-    match crate::values::date_format_problem(format) {
-        Some(why) => Err(InputError::Usage(format!("--date-format {format}: {why}"))),
-        None => Ok(()),
-    }
-}
-
-pub fn parse_time_zone(name: &str) -> Result<chrono_tz::Tz, InputError> {
-    name.parse().map_err(|_| {
-        let near = crate::text::closest(name, chrono_tz::TZ_VARIANTS.iter().map(|t| t.name()));
-        InputError::Usage(format!(
-            "--time-zone {name}: not an IANA time zone{}.",
-            near.map(|n| format!(" (did you mean {n}?)"))
-                .unwrap_or_default()
-        ))
-    })
 }

@@ -14,10 +14,11 @@ use crate::columns::{def, Col, COLUMNS};
 use crate::error::InputError;
 use crate::header::map_columns_mapped;
 use crate::mapping::Mapping;
-use crate::outcome::{NameKey, RowOutcome};
+use crate::outcome::{InputSummary, NameKey, RowOutcome};
 use crate::periods::{self, PeriodsSheet};
 use crate::problem::{cell_ref, Code, Problem};
 use crate::progress::Progress;
+use crate::run::RunError;
 use crate::sheet::{self, Batch, CsvBlock, RawRow, SheetInfo};
 use crate::validate::{validate_row, Context};
 use crate::values::DateRules;
@@ -37,28 +38,6 @@ pub struct ReadOptions {
     pub keep_cells: bool,
     /// Build request bodies (dry run, import); `validate` only checks.
     pub build_payload: bool,
-}
-
-/// What the run learnt about its input, beside the rows.
-#[derive(Debug, Clone)]
-pub struct InputSummary {
-    pub info: SheetInfo,
-    pub headers: Vec<String>,
-    pub header_row: u32,
-    /// Sheet-level warnings (unknown columns), reported once.
-    pub warnings: Vec<Problem>,
-    /// Where explicit periods came from, if anywhere.
-    pub periods_source: Option<String>,
-    /// Data rows of the main sheet.
-    pub rows: u64,
-    /// For each template column, its cell index in the input (as the validator mapped it).
-    pub columns: Vec<Option<usize>>,
-    /// The explicit period rows as read (template column order), by streak key.
-    pub period_rows: Vec<(String, Vec<crate::sheet::Value>)>,
-    /// The input's sha256, when reading it gave it (see [`crate::input_hash`]).
-    pub sha256: Option<String>,
-    /// `--map`, for reports that write rows back in template form.
-    pub mapping: Option<Mapping>,
 }
 
 /// Where the outcomes of [`validate_file`] go, in input order.
@@ -82,9 +61,9 @@ pub fn validate_file(
     path: &Path,
     options: &ReadOptions,
     now: Now,
-    progress: &Progress,
+    progress: &dyn Progress,
     sink: &mut dyn Sink,
-) -> Result<InputSummary, InputError> {
+) -> Result<InputSummary, RunError> {
     let opened = sheet::open(path, options.sheet.as_deref())?;
     let dates = DateRules {
         map_entry: None,
@@ -118,7 +97,7 @@ pub fn validate_file(
     let ctx_slot: std::sync::OnceLock<Context> = std::sync::OnceLock::new();
     let mut first_row_of = crate::outcome::NameIndex::default();
 
-    std::thread::scope(|scope| -> Result<(), InputError> {
+    std::thread::scope(|scope| -> Result<(), RunError> {
         let reader = scope.spawn(move || {
             let result = main.read_batches(&mut |batch| Ok(tx.send(Ok(batch)).is_ok()));
             match result {
@@ -203,7 +182,7 @@ pub fn validate_file(
                 mut outcomes,
                 names,
             } = result.recv().map_err(|_| {
-                InputError::Usage("a validation task stopped unexpectedly".into())
+                RunError::Internal("a validation task stopped unexpectedly".into())
             })??;
             // The whole piece's names first, from their own compact list: the index lookups are
             // then independent of each other, and the processor overlaps their cache misses.
@@ -231,13 +210,15 @@ pub fn validate_file(
         return Err(InputError::NoHeader {
             path: path.to_path_buf(),
             sheet: info.sheet.clone(),
-        });
+        }
+        .into());
     };
     if summary.rows == 0 {
         return Err(InputError::NoRows {
             path: path.to_path_buf(),
             sheet: info.sheet.clone(),
-        });
+        }
+        .into());
     }
     if options.keep_cells {
         summary.period_rows = ctx.periods.raw.clone();

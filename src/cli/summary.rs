@@ -4,9 +4,9 @@
 use std::fmt::Write;
 use std::path::PathBuf;
 
-use super::{CodeTally, Tally};
-use crate::pipeline::InputSummary;
 use crate::problem::Code;
+use crate::report::{CodeTally, Tally};
+use crate::run::InputSummary;
 use crate::text::{plural, printable};
 
 pub fn render(

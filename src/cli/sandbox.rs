@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::error::{exit, InputError};
+use crate::error::InputError;
 use crate::sandbox::{LimitShape, RateLimit, Sandbox, SandboxConfig};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -181,7 +181,7 @@ impl SandboxArgs {
 }
 
 /// Serves until Ctrl-C (or SIGTERM), then stops cleanly and returns exit code 0.
-pub fn run(args: &SandboxArgs) -> Result<i32, InputError> {
+pub fn run(args: &SandboxArgs) -> Result<(), InputError> {
     let addr = args.listen_addr()?;
     let config = args.config()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -214,7 +214,7 @@ pub fn run(args: &SandboxArgs) -> Result<i32, InputError> {
         }
         stop_signal().await;
         sandbox.shutdown().await;
-        Ok(exit::OK)
+        Ok(())
     })
 }
 
