@@ -34,6 +34,37 @@ pub enum Kind {
     Amount,
 }
 
+/// What a blank cell means: the one place each column's default is written. Validation reads
+/// the typed values, the request body gets them, the rules and the README show them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fallback {
+    /// Blank is blank.
+    None,
+    Bool(bool),
+    Int(i64),
+    /// A word (of an enum) or a text.
+    Text(&'static str),
+    /// Worked out from the rest of the row or the run, as this says.
+    Derived(&'static str),
+}
+
+impl Fallback {
+    /// The default as a rule states it.
+    pub fn shown(self) -> Option<String> {
+        match self {
+            Fallback::None => None,
+            Fallback::Bool(b) => Some(if b { "TRUE" } else { "FALSE" }.into()),
+            Fallback::Int(n) => Some(n.to_string()),
+            Fallback::Text(t) if t.contains(' ') || t == "true" => Some(format!("\"{t}\"")),
+            Fallback::Text(t) | Fallback::Derived(t) => Some(t.into()),
+        }
+    }
+}
+
+/// The expression of a target that every event meets: the default of `expression_json`.
+pub const ALWAYS_TRUE_JSON: &str =
+    r#"{"arity":"literal","value":"true","type":"boolean:primitive"}"#;
+
 /// When a column must have a value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Need {
@@ -92,8 +123,11 @@ pub struct ColumnDef<C: 'static> {
     pub kind: Kind,
     /// Other headers accepted for this column (the API's own field names among them).
     pub aliases: &'static [&'static str],
-    /// The rule, as the template, the instructions sheet and the README state it.
+    /// The rule, without its default; [`ColumnDef::rule_text`] is the whole rule as the
+    /// template, the instructions sheet and the README state it.
     pub rule: &'static str,
+    /// What a blank cell (or a missing column) means.
+    pub default: Fallback,
     /// An example value; the template's example row is made of these.
     pub example: &'static str,
 }
@@ -178,6 +212,7 @@ const fn col(
     kind: Kind,
     aliases: &'static [&'static str],
     rule: &'static str,
+    default: Fallback,
     example: &'static str,
 ) -> ColumnDef<Col> {
     ColumnDef {
@@ -188,6 +223,7 @@ const fn col(
         kind,
         aliases,
         rule,
+        default,
         example,
     }
 }
@@ -197,77 +233,77 @@ use Need::*;
 
 pub static COLUMNS: &[ColumnDef<Col>] = &[
     col(Col::Name, "name", Always, "name", Text { max: 200 }, &["streak_name", "target_group_name"],
-        "1–200 characters; unique in the file ignoring case", "Weekend Shopper Streak"),
+        "1–200 characters; unique in the file ignoring case", Fallback::None, "Weekend Shopper Streak"),
     col(Col::Description, "description", Optional, "description", Text { max: 255 }, &[],
-        "at most 255 characters", "Shop three weekends in a row"),
+        "at most 255 characters", Fallback::None, "Shop three weekends in a row"),
     col(Col::Active, "active", Optional, "active", Bool, &["is_active"],
-        "TRUE or FALSE (also yes/no, y/n, 1/0); default TRUE", "TRUE"),
+        "TRUE or FALSE (also yes/no, y/n, 1/0)", Fallback::Bool(true), "TRUE"),
     col(Col::TrackingType, "tracking_type", Optional, "trackingType", Enum(TRACKING_TYPES), &[],
-        "STREAKS (default), NON_CONTINUOUS_STREAKS, STREAK, DEFAULT or CAPPING", "STREAKS"),
+        "STREAKS, NON_CONTINUOUS_STREAKS, STREAK, DEFAULT or CAPPING", Fallback::Text("STREAKS"), "STREAKS"),
     col(Col::EvaluationType, "evaluation_type", Optional, "targetEvaluationType",
         Enum(EVALUATION_TYPES), &["target_evaluation_type"],
-        "FIXED_CALENDAR_WINDOW (default), CYCLIC_WINDOW or PERIOD_AGNOSTIC_WINDOW; streak tracking types need FIXED_CALENDAR_WINDOW",
-        "FIXED_CALENDAR_WINDOW"),
+        "FIXED_CALENDAR_WINDOW, CYCLIC_WINDOW or PERIOD_AGNOSTIC_WINDOW; streak tracking types need FIXED_CALENDAR_WINDOW",
+        Fallback::Text("FIXED_CALENDAR_WINDOW"), "FIXED_CALENDAR_WINDOW"),
     col(Col::FrequencyType, "frequency_type", Always, "frequencyType", Enum(FREQUENCY_TYPES), &[],
         "DAILY, WEEKLY, MONTHLY, QUARTERLY, HALF_YEARLY, YEARLY or CUSTOM (periods from the periods sheet)",
-        "WEEKLY"),
+        Fallback::None, "WEEKLY"),
     col(Col::Frequency, "frequency", Optional, "frequency", Int { min: 1, max: 1000 }, &[],
-        "whole number 1–1000, default 1: units of frequency_type per period", "1"),
+        "whole number 1–1000: units of frequency_type per period", Fallback::Int(1), "1"),
     col(Col::TotalPeriods, "total_periods", Sometimes, "totalPeriods", Int { min: 1, max: MAX_PERIODS },
         &["periods", "number_of_periods"],
-        "whole number 1–100; required unless frequency_type is CUSTOM (then counted from the periods)", "3"),
+        "whole number 1–100; required unless frequency_type is CUSTOM (then counted from the periods)", Fallback::None, "3"),
     col(Col::RecurringCycles, "recurring_cycles", Optional, "recurringCycles",
         Int { min: 1, max: MAX_PERIODS }, &[],
-        "whole number 1–100; default the number of periods", ""),
+        "whole number 1–100", Fallback::Derived("the number of periods"), ""),
     col(Col::StartDate, "start_date", Sometimes, "periods[0].startDate", Date, &["start", "from_date"],
-        "a date (a date cell, or YYYY-MM-DD); required unless frequency_type is CUSTOM", "2026-07-04"),
+        "a date (a date cell, or YYYY-MM-DD); required unless frequency_type is CUSTOM", Fallback::None, "2026-07-04"),
     col(Col::TimeZone, "time_zone", Optional, "timeZoneName", TimeZone, &["time_zone_name", "timezone"],
-        "IANA time zone, e.g. Asia/Kolkata; default --time-zone", "Asia/Kolkata"),
+        "IANA time zone, e.g. Asia/Kolkata", Fallback::Derived("--time-zone"), "Asia/Kolkata"),
     col(Col::PreferredTillId, "preferred_till_id", Optional, "preferredTillId",
         Int { min: 1, max: i64::MAX }, &["till_id"],
-        "positive whole number (64-bit); store long IDs as text in Excel", "75000001"),
+        "positive whole number (64-bit); store long IDs as text in Excel", Fallback::None, "75000001"),
     col(Col::UserCreated, "user_created", Optional, "userCreated", Bool, &[],
-        "TRUE or FALSE, default FALSE; TRUE needs enrolment_method IMPORT", "FALSE"),
+        "TRUE or FALSE; TRUE needs enrolment_method IMPORT", Fallback::Bool(false), "FALSE"),
     col(Col::TargetName, "target_name", Optional, "targets[0].name", Text { max: 200 }, &[],
-        "at most 200 characters; default the name", ""),
+        "at most 200 characters", Fallback::Derived("the name"), ""),
     col(Col::TargetEntity, "target_entity", Optional, "targets[0].targetEntity", Enum(TARGET_ENTITIES),
-        &[], "ALTERNATE_CURRENCIES (default), TRANSACTION, LINEITEM, EVENT, REWARDS or POINTS", "TRANSACTION"),
+        &[], "ALTERNATE_CURRENCIES, TRANSACTION, LINEITEM, EVENT, REWARDS or POINTS", Fallback::Text("ALTERNATE_CURRENCIES"), "TRANSACTION"),
     col(Col::TargetType, "target_type", Always, "targets[0].targetType", Enum(TARGET_TYPES), &[],
         "must pair with target_entity: ALTERNATE_CURRENCIES → ALL, REGULAR, PROMOTION; TRANSACTION, LINEITEM → SALES, GROSS_SALES, QUANTITY, COUNT, VISIT, EXTENDED_FIELD; EVENT → COUNT, VISIT, EVENT_ATTRIBUTE; REWARDS, POINTS → REGULAR_POINTS, PROMOTIONAL_POINTS, ALL_POINTS",
-        "SALES"),
+        Fallback::None, "SALES"),
     col(Col::EnrolmentMethod, "enrolment_method", Optional, "targets[0].enrolmentMethod",
         Enum(ENROLMENT_METHODS), &["enrollment_method"],
-        "TRANSACTION (default), IMPORT or AUDIENCE_FILTER", "TRANSACTION"),
+        "TRANSACTION, IMPORT or AUDIENCE_FILTER", Fallback::Text("TRANSACTION"), "TRANSACTION"),
     col(Col::DefaultValue, "default_value", Always, "targets[0].defaultValues[]", AmountList,
         &["default_values", "target_value"],
-        "number ≥ 0: one value for every period, or ;-separated, one per period", "500"),
+        "number ≥ 0: one value for every period, or ;-separated, one per period", Fallback::None, "500"),
     col(Col::Expression, "expression", Optional, "targets[0].expression", Text { max: 10_000 }, &[],
-        "rule expression, default \"true\"", ""),
+        "rule expression", Fallback::Text("true"), ""),
     col(Col::ExpressionJson, "expression_json", Optional, "targets[0].expressionJson", JsonObject, &[],
-        "a JSON object; default the always-true literal", ""),
+        "a JSON object", Fallback::Text(ALWAYS_TRUE_JSON), ""),
     col(Col::EventName, "event_name", Sometimes, "targets[0].eventName", Text { max: 200 }, &[],
-        "required when target_entity is EVENT", ""),
+        "required when target_entity is EVENT", Fallback::None, ""),
     col(Col::AlternateCurrencyId, "alternate_currency_id", Sometimes,
         "targets[0].extendedFieldInfo.alternateCurrencyIdentifier", Text { max: 200 },
-        &["alternate_currency_identifier"], "required when target_entity is ALTERNATE_CURRENCIES", ""),
+        &["alternate_currency_identifier"], "required when target_entity is ALTERNATE_CURRENCIES", Fallback::None, ""),
     col(Col::ProgramId, "program_id", Sometimes, "targets[0].extendedFieldInfo.programId",
         Int { min: 1, max: i32::MAX as i64 }, &[],
-        "positive 32-bit whole number; required when target_entity is ALTERNATE_CURRENCIES", ""),
+        "positive 32-bit whole number; required when target_entity is ALTERNATE_CURRENCIES", Fallback::None, ""),
     col(Col::AttributeName, "attribute_name", Sometimes, "targets[0].extendedFieldInfo.name",
         Text { max: 200 }, &["extended_field_name"],
-        "required when target_type is EVENT_ATTRIBUTE or EXTENDED_FIELD", ""),
+        "required when target_type is EVENT_ATTRIBUTE or EXTENDED_FIELD", Fallback::None, ""),
     col(Col::AggregateFunction, "aggregate_function", Optional,
         "targets[0].extendedFieldInfo.aggregateFunction", Enum(AGGREGATE_FUNCTIONS), &[],
-        "SUM (default) or COUNT", ""),
+        "SUM or COUNT", Fallback::Text("SUM"), ""),
     col(Col::StoreIds, "store_ids", Optional, "targets[0].filters[STORE]", IdList, &["stores"],
-        ";-separated positive whole numbers", ""),
+        ";-separated positive whole numbers", Fallback::None, ""),
     col(Col::ZoneIds, "zone_ids", Optional, "targets[0].filters[ZONE]", IdList, &["zones"],
-        ";-separated positive whole numbers", ""),
+        ";-separated positive whole numbers", Fallback::None, ""),
     col(Col::ConceptIds, "concept_ids", Optional, "targets[0].filters[CONCEPT]", IdList, &["concepts"],
-        ";-separated positive whole numbers", ""),
+        ";-separated positive whole numbers", Fallback::None, ""),
     col(Col::StreakLevels, "streak_levels", Optional, "streaks[]", LevelList, &["levels", "streaks"],
         ";-separated, strictly ascending, at most 10 levels, the last at most the number of periods; level k is named <name>_k",
-        "2;3"),
+        Fallback::None, "2;3"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -291,6 +327,7 @@ pub static PERIOD_COLUMNS: &[ColumnDef<PCol>] = &[
         kind: Text { max: 200 },
         aliases: &["name", "streak"],
         rule: "the name of a streak in the main sheet (ignoring case)",
+        default: Fallback::None,
         example: "",
     },
     ColumnDef {
@@ -301,6 +338,7 @@ pub static PERIOD_COLUMNS: &[ColumnDef<PCol>] = &[
         kind: Date,
         aliases: &["start"],
         rule: "a date; the period starts at 00:00:00.000",
+        default: Fallback::None,
         example: "",
     },
     ColumnDef {
@@ -311,6 +349,7 @@ pub static PERIOD_COLUMNS: &[ColumnDef<PCol>] = &[
         kind: Date,
         aliases: &["end"],
         rule: "a date, not before start_date; the period ends at 23:59:59.999",
+        default: Fallback::None,
         example: "",
     },
     ColumnDef {
@@ -320,7 +359,8 @@ pub static PERIOD_COLUMNS: &[ColumnDef<PCol>] = &[
         api_field: "periods[].refCode",
         kind: Text { max: 200 },
         aliases: &[],
-        rule: "default Cycle_k",
+        rule: "",
+        default: Fallback::Derived("Cycle_k"),
         example: "",
     },
     ColumnDef {
@@ -331,6 +371,7 @@ pub static PERIOD_COLUMNS: &[ColumnDef<PCol>] = &[
         kind: Amount,
         aliases: &[],
         rule: "number ≥ 0; overrides the streak's default_value for this period",
+        default: Fallback::None,
         example: "",
     },
     ColumnDef {
@@ -341,6 +382,7 @@ pub static PERIOD_COLUMNS: &[ColumnDef<PCol>] = &[
         kind: Text { max: 255 },
         aliases: &[],
         rule: "at most 255 characters",
+        default: Fallback::None,
         example: "",
     },
     ColumnDef {
@@ -350,7 +392,8 @@ pub static PERIOD_COLUMNS: &[ColumnDef<PCol>] = &[
         api_field: "periods[].active",
         kind: Bool,
         aliases: &[],
-        rule: "TRUE or FALSE, default TRUE",
+        rule: "TRUE or FALSE",
+        default: Fallback::Bool(true),
         example: "",
     },
 ];
@@ -366,6 +409,15 @@ pub fn normalize_header(header: &str) -> String {
 }
 
 impl<C> ColumnDef<C> {
+    /// The whole rule: what the column holds, then its default.
+    pub fn rule_text(&self) -> String {
+        match (self.default.shown(), self.rule.is_empty()) {
+            (None, _) => self.rule.to_string(),
+            (Some(d), true) => format!("default {d}"),
+            (Some(d), false) => format!("{}; default {d}", self.rule),
+        }
+    }
+
     /// Whether a header (already normalized) names this column: its key or one of its aliases.
     /// API field names normalize to the key for most columns; the others are listed as aliases.
     pub fn matches(&self, normalized: &str) -> bool {
@@ -379,8 +431,9 @@ impl<C> ColumnDef<C> {
 
 /// The column table as Markdown, for the README (a test keeps the README's copy identical).
 pub fn markdown_table<C>(table: &[ColumnDef<C>]) -> String {
-    let mut out =
-        String::from("| column | required | API field | rule | example |\n|---|---|---|---|---|\n");
+    let mut out = String::from(
+        "| column | required | default | API field | rule | example |\n|---|---|---|---|---|---|\n",
+    );
     for c in table {
         let need = match c.need {
             Need::Always => "yes",
@@ -404,8 +457,12 @@ pub fn markdown_table<C>(table: &[ColumnDef<C>]) -> String {
         } else {
             format!("`{}`", c.example)
         };
+        let default = match c.default {
+            Fallback::Derived(how) => how.to_string(),
+            other => other.shown().map(|d| format!("`{d}`")).unwrap_or_default(),
+        };
         out.push_str(&format!(
-            "| `{}`{aliases} | {need} | `{}` | {} | {example} |\n",
+            "| `{}`{aliases} | {need} | {default} | `{}` | {} | {example} |\n",
             c.key,
             c.api_field,
             c.rule.replace('|', "\\|")
@@ -470,6 +527,33 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn every_default_is_a_value_of_its_column() {
+        for c in COLUMNS {
+            let fits = match (c.default, c.kind) {
+                (Fallback::None | Fallback::Derived(_), _) => true,
+                (Fallback::Bool(_), Kind::Bool) => true,
+                (Fallback::Int(n), Kind::Int { min, max }) => (min..=max).contains(&n),
+                (Fallback::Text(t), Kind::Enum(allowed)) => allowed.contains(&t),
+                (Fallback::Text(t), Kind::Text { max }) => t.chars().count() <= max,
+                (Fallback::Text(t), Kind::JsonObject) => {
+                    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(t).is_ok()
+                }
+                _ => false,
+            };
+            assert!(
+                fits,
+                "{}: default {:?} is not a {:?}",
+                c.key, c.default, c.kind
+            );
+            assert!(
+                c.need == Need::Optional || matches!(c.default, Fallback::None),
+                "{}: a column that is needed has no default",
+                c.key
+            );
         }
     }
 

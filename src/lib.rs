@@ -1,22 +1,29 @@
 //! streak-import: spreadsheets of loyalty streak campaigns → streaks on Capillary's API.
 //!
-//! The modules follow the data: [`sheet`] reads rows → [`header`] maps the columns →
-//! [`validate`] checks each row (in parallel, see [`pipeline`]) → [`periods`] and [`payload`]
-//! build the request body → [`report`] writes what happened.
+//! The folders are the layers, top to bottom; an arrow only ever points down:
+//!
+//! - faces: [`cli`] (flags → options → the runner → a summary and an exit code);
+//! - the runner, [`run`]: validate, dry run and import from plain options, returning a typed
+//!   [`run::RunResult`]; it reports progress through [`progress::Progress`];
+//! - the stages: [`sheet`] reads rows → [`check`] maps the header, reads the cells, checks each
+//!   row and builds its body (in parallel, see [`run::pipeline`]) → [`post`] sends the bodies
+//!   (the API client, its pacing and the journal that makes "exactly once" hold) → [`report`]
+//!   writes what happened;
+//! - [`sandbox`]: a local API to rehearse and test against; [`template`]: the blank template;
+//! - shared leaves: the column table ([`columns`]), problems ([`problem`]), what happened to a
+//!   row ([`outcome`]), errors ([`error`]), the clock ([`clock`]).
+//!
+//! The library's public surface is what a face needs: [`run::validate`], [`run::import`] and
+//! their options and result, [`progress::Progress`], [`sandbox::Sandbox`] and
+//! [`template`]; the stages are public for the tests and benches that drive them directly.
 
-pub mod api;
+pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod columns;
 pub mod error;
-pub mod header;
-pub mod input_hash;
-pub mod journal;
-pub mod mapping;
+pub(crate) mod input_hash;
 pub mod outcome;
-pub mod pace;
-pub mod payload;
-pub mod periods;
 pub mod post;
 pub mod problem;
 pub mod progress;
@@ -25,6 +32,4 @@ pub mod run;
 pub mod sandbox;
 pub mod sheet;
 pub mod template;
-pub mod text;
-pub mod validate;
-pub mod values;
+pub(crate) mod text;

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::payload::TargetGroup;
+use crate::check::payload::TargetGroup;
 use crate::problem::Problem;
 use crate::sheet::Value;
 
@@ -221,5 +221,5 @@ pub struct InputSummary {
     /// The input's sha256, when reading it gave it (see [`crate::input_hash`]).
     pub sha256: Option<String>,
     /// `--map`, for reports that write rows back in template form.
-    pub mapping: Option<crate::mapping::Mapping>,
+    pub mapping: Option<crate::check::mapping::Mapping>,
 }

@@ -350,8 +350,8 @@ fn validation<C>(
         }
     }
     let message = match c.need {
-        Need::Always => format!("Required. {}", c.rule),
-        _ => c.rule.to_string(),
+        Need::Always => format!("Required. {}", c.rule_text()),
+        _ => c.rule_text(),
     };
     v.set_input_title(truncate(c.key, INPUT_TITLE_LIMIT))?
         .set_input_message(truncate(&message, INPUT_MESSAGE_LIMIT))
@@ -455,7 +455,7 @@ fn column_table<C>(
             c.key.to_string(),
             required_text(c.need).to_string(),
             c.api_field.to_string(),
-            c.rule.to_string(),
+            c.rule_text(),
             c.example.to_string(),
             c.aliases.join(", "),
         ];
@@ -517,7 +517,12 @@ mod tests {
     #[test]
     fn every_rule_fits_an_input_message_once_truncated() {
         for c in COLUMNS {
-            assert!(truncate(c.rule, INPUT_MESSAGE_LIMIT).chars().count() <= INPUT_MESSAGE_LIMIT);
+            assert!(
+                truncate(&c.rule_text(), INPUT_MESSAGE_LIMIT)
+                    .chars()
+                    .count()
+                    <= INPUT_MESSAGE_LIMIT
+            );
             assert!(c.key.chars().count() <= INPUT_TITLE_LIMIT, "{}", c.key);
         }
     }

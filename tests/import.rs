@@ -164,7 +164,7 @@ async fn no_output_file_contains_the_password() {
     .await;
     let (cmd, out) = run(import(&sb.base_url(), &input, dir.path(), &[])).await;
     assert_eq!(out.status.code(), Some(0), "{}", show(&cmd, &out));
-    let basic = streak_import::api::basic_header("till", PASSWORD);
+    let basic = streak_import::post::api::basic_header("till", PASSWORD);
     let token = basic.trim_start_matches("Basic ");
     let digest = {
         use md5::{Digest, Md5};
@@ -269,7 +269,7 @@ async fn strict_posts_nothing_when_a_row_is_invalid_and_names_taken_are_existing
         .post(format!("{}/v3/targetGroups", sb.base_url()))
         .header(
             "Authorization",
-            streak_import::api::basic_header("till", PASSWORD),
+            streak_import::post::api::basic_header("till", PASSWORD),
         )
         .json(&body)
         .send()

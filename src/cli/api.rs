@@ -6,8 +6,8 @@ use std::time::Duration;
 use url::Url;
 
 use super::args::{ApiArgs, ImportArgs};
-use crate::api::Credentials;
 use crate::error::InputError;
+use crate::post::api::Credentials;
 use crate::run::{cluster_url, parse_base_url, ApiOptions, ClientOptions, Target};
 
 /// The environment variable a base URL may come from.

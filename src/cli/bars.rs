@@ -47,7 +47,7 @@ impl Count {
         line += &format!(", {rate:.0}/s");
         if let Some(total) = self.total.filter(|_| rate > 0.0) {
             let left = Duration::from_secs_f64(total.saturating_sub(pos) as f64 / rate);
-            line += &format!(", ETA {}", crate::api::human_duration(left));
+            line += &format!(", ETA {}", crate::post::api::human_duration(left));
         }
         let message = self.message.lock().unwrap_or_else(|e| e.into_inner());
         if !message.is_empty() {

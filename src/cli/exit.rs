@@ -56,8 +56,8 @@ fn number(finished: &Finished) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Stop;
     use crate::error::InputError;
+    use crate::post::api::Stop;
 
     #[test]
     fn each_failure_has_its_own_code() {

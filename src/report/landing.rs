@@ -233,15 +233,6 @@ impl Records {
         }
     }
 
-    /// Records that keep nothing (tests, and runs that write no default reports).
-    pub fn none() -> Records {
-        Records {
-            file: None,
-            written: BTreeMap::new(),
-            changed: false,
-        }
-    }
-
     /// Whether `path` holds exactly what this tool last wrote there.
     fn is_ours(&self, path: &Path) -> bool {
         match self.written.get(&key(path)) {

@@ -3,7 +3,7 @@
 
 mod csv_report;
 mod json_report;
-pub mod landing;
+pub(crate) mod landing;
 mod xlsx_report;
 
 use std::collections::BTreeMap;
@@ -17,7 +17,6 @@ use crate::outcome::InputSummary;
 use crate::outcome::{RowOutcome, Status};
 use crate::problem::{Code, Problem};
 
-pub use csv_report::escape_formula;
 pub use landing::{Landed, Records, Staged, Target};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

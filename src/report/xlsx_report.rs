@@ -217,7 +217,7 @@ struct Open {
     problems: Pages,
     retry: Pages,
     columns: Vec<Option<usize>>,
-    mapping: Option<crate::mapping::Mapping>,
+    mapping: Option<crate::check::mapping::Mapping>,
     /// The longest text seen in each shown column (first rows only), for its width.
     longest: Vec<usize>,
     measured: u32,
@@ -262,19 +262,7 @@ impl XlsxReport {
     pub fn begin(&mut self, summary: &InputSummary) -> Result<(), InputError> {
         let err = xlsx_error(&self.path);
         let (book, f) = (&mut self.book, &self.f);
-        let mut sheet_name: String = summary
-            .info
-            .sheet
-            .chars()
-            .filter(|c| !"[]:*?/\\".contains(*c))
-            .take(27)
-            .collect();
-        if sheet_name.is_empty()
-            || ["summary", "problems", "retry", "periods"]
-                .contains(&sheet_name.to_lowercase().as_str())
-        {
-            sheet_name = "rows".into();
-        }
+        let sheet_name = main_sheet_name(&summary.info.sheet);
         let header_row = summary.header_row.saturating_sub(1);
         let shown = summary.headers.len().min(usize::from(MAX_COLS - 2));
         if shown < summary.headers.len() {
@@ -283,64 +271,23 @@ impl XlsxReport {
                 summary.headers.len()
             ));
         }
-        let width = shown as u16;
-        let ws = book.add_worksheet_with_constant_memory();
-        ws.set_name(&sheet_name).map_err(&err)?;
-        for (i, h) in summary.headers.iter().take(shown).enumerate() {
-            self.cut_cells +=
-                u64::from(put_str(ws, header_row, i as u16, h, &f.header).map_err(&err)?);
-        }
-        ws.write_string_with_format(header_row, width, "status", &f.header)
-            .map_err(&err)?;
-        ws.write_string_with_format(header_row, width + 1, "message", &f.header)
-            .map_err(&err)?;
-        ws.set_freeze_panes(header_row + 1, 0).map_err(&err)?;
-        ws.set_column_width(width + 1, 80).map_err(&err)?;
-        let main = book.worksheets().len() - 1;
+        let headers = &summary.headers[..shown];
+        let main = book.worksheets().len();
+        self.cut_cells +=
+            open_main_sheet(book, f, &sheet_name, header_row, headers).map_err(&err)?;
         // Created now, filled at the end: so they come second and last among the tabs.
         book.add_worksheet().set_name("summary").map_err(&err)?;
-        let problems = Pages::new(
-            "problems",
-            [
-                "sheet", "row", "cell", "column", "code", "value", "message", "hint",
-            ]
-            .map(String::from)
-            .to_vec(),
-            self.capacity,
-        )
-        .widths(&[
-            (0, 14.0),
-            (3, 20.0),
-            (4, 20.0),
-            (5, 24.0),
-            (6, 70.0),
-            (7, 60.0),
-        ])
-        .open(book, f)
-        .map_err(&err)?;
-        let widths: Vec<(u16, f64)> = COLUMNS
-            .iter()
-            .enumerate()
-            .map(|(i, col)| (i as u16, (col.key.len() + 2).clamp(10, 32) as f64))
-            .collect();
-        let retry = Pages::new(
-            "retry",
-            COLUMNS.iter().map(|c| c.key.to_string()).collect(),
-            self.capacity,
-        )
-        .widths(&widths)
-        .open(book, f)
-        .map_err(&err)?;
+        let problems = problems_pages(self.capacity).open(book, f).map_err(&err)?;
+        let retry = retry_pages(self.capacity).open(book, f).map_err(&err)?;
         book.add_worksheet()
             .set_name(crate::sheet::PERIODS_SHEET)
             .map_err(&err)?;
-        let mut overflow_header: Vec<String> =
-            summary.headers.iter().take(shown).cloned().collect();
+        let mut overflow_header = headers.to_vec();
         overflow_header.extend(["status", "message", "input row"].map(String::from));
         self.open = Some(Open {
             sheet_name,
             header_row,
-            width,
+            width: shown as u16,
             main,
             overflow: None,
             overflow_header,
@@ -348,12 +295,7 @@ impl XlsxReport {
             retry,
             columns: summary.columns.clone(),
             mapping: summary.mapping.clone(),
-            longest: summary
-                .headers
-                .iter()
-                .take(shown)
-                .map(|h| h.chars().count().min(100))
-                .collect(),
+            longest: headers.iter().map(|h| h.chars().count().min(100)).collect(),
             measured: 0,
         });
         Ok(())
@@ -371,80 +313,15 @@ impl XlsxReport {
         };
         let (book, f) = (&mut self.book, &self.f);
         if !o.is_period_row {
-            if open.measured < MEASURED_ROWS {
-                open.measured += 1;
-                for (i, v) in o
-                    .cells
-                    .iter()
-                    .flatten()
-                    .take(open.longest.len())
-                    .enumerate()
-                {
-                    let len = match v {
-                        Value::Text(t) => t.chars().count().min(100),
-                        _ => 10,
-                    };
-                    open.longest[i] = open.longest[i].max(len);
-                }
-            }
-            if o.row <= self.capacity && o.row > open.header_row {
-                let ws = book.worksheet_from_index(open.main).map_err(&err)?;
-                self.cut_cells +=
-                    write_row(ws, o.row - 1, o, open.width, f, false).map_err(&err)?;
-            } else {
-                if open.overflow.is_none() {
-                    open.overflow = Some(
-                        Pages::new(
-                            &open.sheet_name,
-                            open.overflow_header.clone(),
-                            self.capacity,
-                        )
-                        .numbered_from(2),
-                    );
-                    self.notes.push(format!(
-                        "rows after row {} (a worksheet's last) continue on `{} (2)`, each with its input row number",
-                        self.capacity, open.sheet_name
-                    ));
-                }
-                if let Some(pages) = open.overflow.as_mut() {
-                    let (ws, r) = pages.next(book, f).map_err(&err)?;
-                    self.cut_cells += write_row(ws, r, o, open.width, f, true).map_err(&err)?;
-                }
-            }
+            open.measure(o);
+            self.cut_cells +=
+                main_row(book, f, open, o, self.capacity, &mut self.notes).map_err(&err)?;
         }
-        let plain = Format::new();
-        for p in o.errors.iter().chain(&o.warnings) {
-            let (ws, r) = open.problems.next(book, f).map_err(&err)?;
-            ws.write_string(r, 0, o.sheet).map_err(&err)?;
-            ws.write_number(r, 1, o.row as f64).map_err(&err)?;
-            ws.write_string(r, 2, &p.cell).map_err(&err)?;
-            put_str(ws, r, 3, &p.column, &plain).map_err(&err)?;
-            ws.write_string(r, 4, p.code.as_str()).map_err(&err)?;
-            for (c, text) in [
-                (5, p.value.as_str()),
-                (6, &p.message),
-                (7, p.hint.as_deref().unwrap_or("")),
-            ] {
-                self.cut_cells += u64::from(put_str(ws, r, c, text, &plain).map_err(&err)?);
-            }
-        }
+        self.cut_cells += problem_rows(book, f, &mut open.problems, o).map_err(&err)?;
         // The rows to fix, in template form, ready to import again with `--sheet retry`.
         if !o.is_period_row && matches!(o.status, Status::Invalid | Status::Failed) {
-            let (ws, r) = open.retry.next(book, f).map_err(&err)?;
             self.retried.extend(o.name_key);
-            if let Some(cells) = &o.cells {
-                for (i, src) in open.columns.iter().enumerate() {
-                    let cell = src.and_then(|s| cells.get(s));
-                    let value = match &open.mapping {
-                        Some(map) => map.template_value(COLUMNS[i].col, cell),
-                        None => cell.cloned(),
-                    };
-                    if let Some(v) = value {
-                        self.cut_cells +=
-                            u64::from(write_value(ws, r, i as u16, &v, false, f).map_err(&err)?);
-                    }
-                }
-            }
+            self.cut_cells += retry_row(book, f, open, o).map_err(&err)?;
         }
         Ok(())
     }
@@ -489,6 +366,165 @@ impl XlsxReport {
         summary_sheet(book, summary, tally, api, &self.notes, f).map_err(&err)?;
         book.save(&self.temp).map_err(&err)
     }
+}
+
+/// The input sheet's name, unless it is empty or one of the report's own sheets.
+fn main_sheet_name(input_sheet: &str) -> String {
+    let name: String = input_sheet
+        .chars()
+        .filter(|c| !"[]:*?/\\".contains(*c))
+        .take(27)
+        .collect();
+    let taken = ["summary", "problems", "retry", "periods"].contains(&name.to_lowercase().as_str());
+    if name.is_empty() || taken {
+        "rows".into()
+    } else {
+        name
+    }
+}
+
+/// The main sheet: the input's header where it was, then `status` and `message`. Returns the
+/// cells cut to fit.
+fn open_main_sheet(
+    book: &mut Workbook,
+    f: &Formats,
+    name: &str,
+    header_row: u32,
+    headers: &[String],
+) -> Result<u64, XlsxError> {
+    let width = headers.len() as u16;
+    let ws = book.add_worksheet_with_constant_memory();
+    ws.set_name(name)?;
+    let mut cut = 0;
+    for (i, h) in headers.iter().enumerate() {
+        cut += u64::from(put_str(ws, header_row, i as u16, h, &f.header)?);
+    }
+    ws.write_string_with_format(header_row, width, "status", &f.header)?;
+    ws.write_string_with_format(header_row, width + 1, "message", &f.header)?;
+    ws.set_freeze_panes(header_row + 1, 0)?;
+    ws.set_column_width(width + 1, 80)?;
+    Ok(cut)
+}
+
+/// The `problems` sheet: one row per problem.
+fn problems_pages(capacity: u32) -> Pages {
+    let header = [
+        "sheet", "row", "cell", "column", "code", "value", "message", "hint",
+    ];
+    Pages::new("problems", header.map(String::from).to_vec(), capacity).widths(&[
+        (0, 14.0),
+        (3, 20.0),
+        (4, 20.0),
+        (5, 24.0),
+        (6, 70.0),
+        (7, 60.0),
+    ])
+}
+
+/// The `retry` sheet: the rows to fix, in template columns.
+fn retry_pages(capacity: u32) -> Pages {
+    let widths: Vec<(u16, f64)> = COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, col)| (i as u16, (col.key.len() + 2).clamp(10, 32) as f64))
+        .collect();
+    let header = COLUMNS.iter().map(|c| c.key.to_string()).collect();
+    Pages::new("retry", header, capacity).widths(&widths)
+}
+
+impl Open {
+    /// Widens the columns to the first rows' texts.
+    fn measure(&mut self, o: &RowOutcome) {
+        if self.measured >= MEASURED_ROWS {
+            return;
+        }
+        self.measured += 1;
+        let cells = o.cells.iter().flatten().take(self.longest.len());
+        for (i, v) in cells.enumerate() {
+            let len = match v {
+                Value::Text(t) => t.chars().count().min(100),
+                _ => 10,
+            };
+            self.longest[i] = self.longest[i].max(len);
+        }
+    }
+}
+
+/// An input row on the main sheet at its own row number, or past a sheet's capacity on the
+/// continuation sheets (with its input row number).
+fn main_row(
+    book: &mut Workbook,
+    f: &Formats,
+    open: &mut Open,
+    o: &RowOutcome,
+    capacity: u32,
+    notes: &mut Vec<String>,
+) -> Result<u64, XlsxError> {
+    if o.row <= capacity && o.row > open.header_row {
+        let ws = book.worksheet_from_index(open.main)?;
+        return write_row(ws, o.row - 1, o, open.width, f, false);
+    }
+    let pages = open.overflow.get_or_insert_with(|| {
+        notes.push(format!(
+            "rows after row {capacity} (a worksheet's last) continue on `{} (2)`, each with its input row number",
+            open.sheet_name
+        ));
+        Pages::new(&open.sheet_name, open.overflow_header.clone(), capacity).numbered_from(2)
+    });
+    let (ws, r) = pages.next(book, f)?;
+    write_row(ws, r, o, open.width, f, true)
+}
+
+/// A row's problems on the `problems` sheet.
+fn problem_rows(
+    book: &mut Workbook,
+    f: &Formats,
+    problems: &mut Pages,
+    o: &RowOutcome,
+) -> Result<u64, XlsxError> {
+    let plain = Format::new();
+    let mut cut = 0;
+    for p in o.errors.iter().chain(&o.warnings) {
+        let (ws, r) = problems.next(book, f)?;
+        ws.write_string(r, 0, o.sheet)?;
+        ws.write_number(r, 1, o.row as f64)?;
+        ws.write_string(r, 2, &p.cell)?;
+        put_str(ws, r, 3, &p.column, &plain)?;
+        ws.write_string(r, 4, p.code.as_str())?;
+        for (c, text) in [
+            (5, p.value.as_str()),
+            (6, &p.message),
+            (7, p.hint.as_deref().unwrap_or("")),
+        ] {
+            cut += u64::from(put_str(ws, r, c, text, &plain)?);
+        }
+    }
+    Ok(cut)
+}
+
+/// A row to fix on the `retry` sheet, its cells in template columns (through `--map`).
+fn retry_row(
+    book: &mut Workbook,
+    f: &Formats,
+    open: &mut Open,
+    o: &RowOutcome,
+) -> Result<u64, XlsxError> {
+    let (ws, r) = open.retry.next(book, f)?;
+    let Some(cells) = &o.cells else {
+        return Ok(0);
+    };
+    let mut cut = 0;
+    for (i, src) in open.columns.iter().enumerate() {
+        let cell = src.and_then(|s| cells.get(s));
+        let value = match &open.mapping {
+            Some(map) => map.template_value(COLUMNS[i].col, cell),
+            None => cell.cloned(),
+        };
+        if let Some(v) = value {
+            cut += u64::from(write_value(ws, r, i as u16, &v, false, f)?);
+        }
+    }
+    Ok(cut)
 }
 
 /// Totals, problems by code, the API, and the notes on what the workbook could not hold.

@@ -9,8 +9,8 @@ use std::time::Duration;
 use url::Url;
 
 use super::RunError;
-use crate::api::{ApiConfig, Client, Credentials};
 use crate::error::InputError;
+use crate::post::api::{ApiConfig, Client, Credentials};
 use crate::report::ApiBlock;
 use crate::sandbox::{Sandbox, SandboxConfig};
 

@@ -1,9 +1,9 @@
 //! Why a run ended without a result: its input, its state dir, the API, or a bug. The face maps
 //! each to its exit code (see `cli::exit`).
 
-use crate::api::Stop;
 use crate::error::InputError;
-use crate::journal::JournalError;
+use crate::post::api::Stop;
+use crate::post::journal::JournalError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {

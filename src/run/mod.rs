@@ -7,7 +7,7 @@
 mod connect;
 mod error;
 mod payloads;
-pub mod pipeline;
+pub(crate) mod pipeline;
 mod prepare;
 mod preview;
 
@@ -19,14 +19,14 @@ use tokio_util::sync::CancellationToken;
 
 pub use crate::outcome::InputSummary;
 pub use crate::post::Ended;
-pub use connect::{cluster_url, parse_base_url, ClientOptions, SandboxInfo, Target, CLUSTERS};
+pub use connect::{cluster_url, parse_base_url, ClientOptions, SandboxInfo, Target};
 pub use error::RunError;
 pub use pipeline::{validate_file, ReadOptions, Sink};
-pub use prepare::{check_date_format, parse_time_zone};
+pub use prepare::parse_time_zone;
 pub use preview::PlanCounts;
 
-use crate::journal::Journal;
 use crate::outcome::{RowOutcome, Status};
+use crate::post::journal::Journal;
 use crate::post::{post_all, PostCounts};
 use crate::progress::Progress;
 use crate::report::{ApiBlock, InputBlock, Landed, Records, Tally};

@@ -9,19 +9,19 @@ use std::sync::mpsc::{sync_channel, Receiver};
 use chrono_tz::Tz;
 use rayon::prelude::*;
 
+use crate::check::header::map_columns_mapped;
+use crate::check::mapping::Mapping;
+use crate::check::periods::{self, PeriodsSheet};
+use crate::check::validate::{validate_row, Context};
+use crate::check::values::DateRules;
 use crate::clock::Now;
 use crate::columns::{def, Col, COLUMNS};
 use crate::error::InputError;
-use crate::header::map_columns_mapped;
-use crate::mapping::Mapping;
 use crate::outcome::{InputSummary, NameKey, RowOutcome};
-use crate::periods::{self, PeriodsSheet};
 use crate::problem::{cell_ref, Code, Problem};
 use crate::progress::Progress;
 use crate::run::RunError;
 use crate::sheet::{self, Batch, CsvBlock, RawRow, SheetInfo};
-use crate::validate::{validate_row, Context};
-use crate::values::DateRules;
 
 /// Batches read ahead of validation.
 const BATCHES_AHEAD: usize = 4;
@@ -32,7 +32,7 @@ pub struct ReadOptions {
     pub periods_file: Option<PathBuf>,
     pub date_format: Option<String>,
     pub time_zone: Option<Tz>,
-    /// `--map`: a legacy export read as the template (see [`crate::mapping`]).
+    /// `--map`: a legacy export read as the template (see [`crate::check::mapping`]).
     pub mapping: Option<Mapping>,
     /// Keep each row's cells (for the annotated workbook report).
     pub keep_cells: bool,

@@ -5,9 +5,9 @@
 use chrono::Utc;
 
 use super::{Mode, SheetOptions};
+use crate::check::mapping::Mapping;
 use crate::clock::Now;
 use crate::error::InputError;
-use crate::mapping::Mapping;
 use crate::report::landing::{self, Protected};
 use crate::report::{self, ReportKind, Reports, RunMeta, Target};
 use crate::run::pipeline::{periods_beside, ReadOptions};
@@ -24,8 +24,8 @@ pub(super) struct Prepared {
 }
 
 /// Checks a date format before any row is read.
-pub fn check_date_format(format: &str) -> Result<(), InputError> {
-    match crate::values::date_format_problem(format) {
+fn check_date_format(format: &str) -> Result<(), InputError> {
+    match crate::check::values::date_format_problem(format) {
         Some(why) => Err(InputError::Usage(format!("--date-format {format}: {why}"))),
         None => Ok(()),
     }

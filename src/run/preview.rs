@@ -6,8 +6,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{Client, Halt, Stop};
 use crate::outcome::{Plan, RowOutcome, Status};
+use crate::post::api::{Client, Halt, Stop};
 use crate::progress::Progress;
 
 /// What an import of the sheet would do now.

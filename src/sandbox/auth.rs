@@ -20,10 +20,10 @@ use super::{lock, SandboxConfig};
 
 pub(crate) const TOKEN_HEADER: &str = "x-cap-api-oauth-token";
 
-pub(crate) use crate::api::md5_hex;
+pub(crate) use crate::post::api::md5_hex;
 
 #[cfg(test)]
-pub(crate) use crate::api::basic_header;
+pub(crate) use crate::post::api::basic_header;
 
 /// Issued OAuth tokens and when each expires.
 #[derive(Default)]

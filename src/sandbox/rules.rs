@@ -22,17 +22,17 @@ use std::fmt::Display;
 use chrono::NaiveDateTime;
 use serde_json::{Map, Value};
 
+use crate::check::payload::WIRE_DATE_FORMAT;
 use crate::columns::{
     target_types_for, AGGREGATE_FUNCTIONS, ENROLMENT_METHODS, EVALUATION_TYPES, FREQUENCY_TYPES,
     MAX_PERIODS, MAX_STREAK_LEVELS, STREAK_TRACKING_TYPES, TRACKING_TYPES,
 };
-use crate::payload::WIRE_DATE_FORMAT;
 
 pub(crate) const INVALID_INPUT: i64 = 300004;
 pub(crate) const NAME_TOO_LONG: i64 = 310008;
 pub(crate) const NOT_FOUND: i64 = 310017;
 pub(crate) const BAD_PAIR: i64 = 310033;
-pub(crate) use crate::api::NAME_EXISTS;
+pub(crate) use crate::post::api::NAME_EXISTS;
 pub(crate) const METADATA_REQUIRED: i64 = 310094;
 pub(crate) const INVALID_KEY: i64 = 310145;
 pub(crate) const BAD_PROGRAM: i64 = 310146;

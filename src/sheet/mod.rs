@@ -1,6 +1,6 @@
 //! Reading a sheet: CSV (any dialect of SPEC §3) or a workbook (xlsx/xlsm/xls/xlsb/ods), as a
 //! stream of raw rows numbered the way a spreadsheet shows them. Nothing here interprets a value;
-//! that is [`crate::validate`]'s job.
+//! that is [`crate::check::validate`]'s job.
 
 mod csv_input;
 mod workbook;
@@ -13,7 +13,7 @@ use chrono::NaiveDateTime;
 use crate::error::InputError;
 
 pub use csv_input::{CsvBlock, CsvSource};
-pub use workbook::{MAIN_SHEET, PERIODS_SHEET};
+pub use workbook::PERIODS_SHEET;
 
 /// A cell larger than this is treated as a broken file rather than a bad value: in practice it is
 /// an unclosed quote that swallowed the rest of a CSV.

@@ -8,20 +8,20 @@ use chrono::{NaiveDate, NaiveDateTime};
 use proptest::prelude::*;
 use serde_json::Value as Json;
 
+use streak_import::check::header::map_columns;
+use streak_import::check::periods::PeriodsSheet;
+use streak_import::check::validate::{validate_row, Context};
+use streak_import::check::values::DateRules;
 use streak_import::clock::Now;
 use streak_import::columns::{
     target_types_for, Col, Kind, COLUMNS, EVALUATION_TYPES, STREAK_TRACKING_TYPES, TARGET_ENTITIES,
     TRACKING_TYPES,
 };
-use streak_import::header::map_columns;
 use streak_import::outcome::{RowOutcome, Status};
-use streak_import::periods::PeriodsSheet;
 use streak_import::problem::column_letters;
 use streak_import::progress::Silent;
 use streak_import::run::{validate_file, ReadOptions};
 use streak_import::sheet::{Cells, RawRow, Value};
-use streak_import::validate::{validate_row, Context};
-use streak_import::values::DateRules;
 
 use crate::book::{texts, write_book, X};
 use crate::util::*;

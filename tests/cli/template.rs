@@ -238,7 +238,7 @@ fn long_rules_are_cut_to_excels_input_message_limit() {
     let validations = data_validations(&xml);
     let longest = COLUMNS
         .iter()
-        .max_by_key(|c| c.rule.chars().count())
+        .max_by_key(|c| c.rule_text().chars().count())
         .unwrap();
     let v = validation_at(
         &validations,
@@ -252,8 +252,8 @@ fn long_rules_are_cut_to_excels_input_message_limit() {
         .replace("&amp;", "&");
     assert!(prompt.chars().count() <= 255, "{prompt}");
     let message = match longest.need {
-        streak_import::columns::Need::Always => format!("Required. {}", longest.rule),
-        _ => longest.rule.to_string(),
+        streak_import::columns::Need::Always => format!("Required. {}", longest.rule_text()),
+        _ => longest.rule_text(),
     };
     if message.chars().count() > 255 {
         assert!(prompt.ends_with('…'), "{prompt}");
@@ -318,7 +318,7 @@ fn instructions_sheet_has_a_line_per_column() {
                 c.key,
                 required,
                 c.api_field,
-                c.rule,
+                &c.rule_text(),
                 c.example,
                 &c.aliases.join(", ")
             ],

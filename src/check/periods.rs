@@ -6,14 +6,14 @@ use std::collections::HashMap;
 use chrono::{Duration, Months, NaiveDate, NaiveDateTime, NaiveTime};
 use chrono_tz::Tz;
 
-use crate::columns::{pdef, Kind, PCol, MAX_PERIODS, PERIOD_COLUMNS};
+use crate::check::header::{map_columns, ColumnMap};
+use crate::check::payload::Period;
+use crate::check::values::{self, DateRules, Issue};
+use crate::columns::{pdef, Fallback, Kind, PCol, MAX_PERIODS, PERIOD_COLUMNS};
 use crate::error::InputError;
-use crate::header::{map_columns, ColumnMap};
 use crate::outcome::{sheet_name, NameKey, RowOutcome};
-use crate::payload::Period;
 use crate::problem::{cell_ref, Code, Problem};
 use crate::sheet::{RawRow, SheetInfo, Value};
-use crate::values::{self, DateRules, Issue};
 
 /// One period, before it becomes wire format.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,7 +107,8 @@ fn wire_date(d: NaiveDate, end_of_day: bool) -> String {
     format!("{:04}-{:02}-{:02}T{time}", d.year(), d.month(), d.day())
 }
 
-/// Wire form: 00:00:00.000 to 23:59:59.999, `Cycle_k` unless the sheet named it, and
+/// Wire form: 00:00:00.000 to 23:59:59.999, `Cycle_k` unless the sheet named it (the
+/// `ref_code` default of the column table), and
 /// `NOT_STARTED` for periods that start after now.
 pub fn to_wire(specs: &[PeriodSpec], now: NaiveDateTime) -> Vec<Period> {
     specs
@@ -406,7 +407,7 @@ fn read_period_row(
                 .map_err(|i| report(PCol::Active, &c, &at, i))
                 .ok()
         })
-        .unwrap_or(true);
+        .unwrap_or(pdef(PCol::Active).default == Fallback::Bool(true));
     if let (Some(s), Some(e)) = (start, end) {
         if e < s {
             problems.push(Problem {

@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
+use crate::check::mapping::Mapping;
 use crate::columns::{normalize_header, ColumnDef, Need};
 use crate::error::InputError;
-use crate::mapping::Mapping;
 use crate::problem::{cell_ref, Code, Problem};
 use crate::sheet::RawRow;
 use crate::text::closest;
@@ -18,7 +18,6 @@ pub struct ColumnMap {
     by_cell: Vec<Option<usize>>,
     /// The header row as written, by cell index.
     pub headers: Vec<String>,
-    pub header_row: u32,
 }
 
 impl ColumnMap {
@@ -162,7 +161,6 @@ pub fn map_columns_mapped<C>(
             positions,
             by_cell,
             headers,
-            header_row: header.row,
         },
         warnings,
     ))

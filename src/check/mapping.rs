@@ -46,12 +46,12 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use crate::check::values::date_format_problem;
+use crate::check::values::{self, DateRules, Issue, MapEntry};
 use crate::columns::{def, normalize_header, Col, Kind, COLUMNS};
 use crate::error::InputError;
 use crate::sheet::{format_number, Cell, Value};
 use crate::text::closest;
-use crate::values::date_format_problem;
-use crate::values::{self, DateRules, Issue, MapEntry};
 
 /// A parsed `--map` file.
 #[derive(Debug, Clone, Default)]

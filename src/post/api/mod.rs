@@ -24,9 +24,9 @@ use url::Url;
 pub use answer::human_duration;
 pub use auth::{basic_header, md5_hex, Credentials};
 
+use crate::check::payload::TargetGroup;
 use crate::outcome::ApiError;
-use crate::pace::{Answer, NoSlot, Pacer};
-use crate::payload::TargetGroup;
+use crate::post::pace::{Answer, NoSlot, Pacer};
 use answer::{api_errors, created_id, read_json, retry_after, shown, BodyError, RetryAfter};
 use auth::Token;
 

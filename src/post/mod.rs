@@ -13,6 +13,10 @@
 //! - A worker that panics reports its row as failed with the reason; its intent stays open, so
 //!   the next run checks the server before sending it again.
 
+pub mod api;
+pub(crate) mod journal;
+pub(crate) mod pace;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -20,10 +24,10 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{Client, Halt, PostResult, RowEnd, Stop};
-use crate::journal::{Earlier, Entry, Journal, JournalError, Previous};
+use crate::check::payload::TargetGroup;
 use crate::outcome::{ApiError, RowOutcome, Status};
-use crate::payload::TargetGroup;
+use crate::post::api::{Client, Halt, PostResult, RowEnd, Stop};
+use crate::post::journal::{Earlier, Entry, Journal, JournalError, Previous};
 use crate::progress::Progress;
 
 /// The gap between the first workers' starts.

@@ -3,10 +3,6 @@
 
 use serde::{Deserialize, Serialize, Serializer};
 
-/// The expression every target gets unless the sheet says otherwise: "always true".
-pub const ALWAYS_TRUE_JSON: &str =
-    r#"{"arity":"literal","value":"true","type":"boolean:primitive"}"#;
-
 /// The API's wire format for period dates (no offset), as its page specifies.
 pub const WIRE_DATE_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3f";
 
