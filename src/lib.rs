@@ -6,12 +6,13 @@
 //! - the runner, [`run`]: validate, dry run and import from plain options, returning a typed
 //!   [`run::RunResult`]; it reports progress through [`progress::Progress`];
 //! - the stages: [`sheet`] reads rows → [`check`] maps the header, reads the cells, checks each
-//!   row and builds its body (in parallel, see [`run::pipeline`]) → [`post`] sends the bodies
+//!   row and builds its body (in parallel, see `run::pipeline`) → [`post`] sends the bodies
 //!   (the API client, its pacing and the journal that makes "exactly once" hold) → [`report`]
 //!   writes what happened;
 //! - [`sandbox`]: a local API to rehearse and test against; [`template`]: the blank template;
 //! - shared leaves: the column table ([`columns`]), problems ([`problem`]), what happened to a
-//!   row ([`outcome`]), errors ([`error`]), the clock ([`clock`]).
+//!   row ([`outcome`]), the request body's wire shape (`payload`), errors ([`error`]), the
+//!   clock ([`clock`]).
 //!
 //! The library's public surface is what a face needs: [`run::validate`], [`run::import`] and
 //! their options and result, [`progress::Progress`], [`sandbox::Sandbox`] and
@@ -24,6 +25,7 @@ pub mod columns;
 pub mod error;
 pub(crate) mod input_hash;
 pub mod outcome;
+pub(crate) mod payload;
 pub mod post;
 pub mod problem;
 pub mod progress;

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::check::payload::TargetGroup;
+use crate::payload::TargetGroup;
 use crate::problem::Problem;
 use crate::sheet::Value;
 
@@ -200,26 +200,4 @@ impl RowOutcome {
             self.payload = None;
         }
     }
-}
-
-/// What the run learnt about its input, beside the rows.
-#[derive(Debug, Clone)]
-pub struct InputSummary {
-    pub info: crate::sheet::SheetInfo,
-    pub headers: Vec<String>,
-    pub header_row: u32,
-    /// Sheet-level warnings (unknown columns), reported once.
-    pub warnings: Vec<Problem>,
-    /// Where explicit periods came from, if anywhere.
-    pub periods_source: Option<String>,
-    /// Data rows of the main sheet.
-    pub rows: u64,
-    /// For each template column, its cell index in the input (as the validator mapped it).
-    pub columns: Vec<Option<usize>>,
-    /// The explicit period rows as read (template column order), by streak key.
-    pub period_rows: Vec<(String, Vec<crate::sheet::Value>)>,
-    /// The input's sha256, when reading it gave it (see [`crate::input_hash`]).
-    pub sha256: Option<String>,
-    /// `--map`, for reports that write rows back in template form.
-    pub mapping: Option<crate::check::mapping::Mapping>,
 }

@@ -7,11 +7,11 @@ use chrono::{Duration, Months, NaiveDate, NaiveDateTime, NaiveTime};
 use chrono_tz::Tz;
 
 use crate::check::header::{map_columns, ColumnMap};
-use crate::check::payload::Period;
 use crate::check::values::{self, DateRules, Issue};
 use crate::columns::{pdef, Fallback, Kind, PCol, MAX_PERIODS, PERIOD_COLUMNS};
 use crate::error::InputError;
 use crate::outcome::{sheet_name, NameKey, RowOutcome};
+use crate::payload::Period;
 use crate::problem::{cell_ref, Code, Problem};
 use crate::sheet::{RawRow, SheetInfo, Value};
 

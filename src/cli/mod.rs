@@ -1,5 +1,5 @@
-//! The command line, a face of the runner: flags → plain options ([`args`], [`api`]) → the
-//! runner ([`crate::run`]) → the summary ([`present`]) → an exit code ([`exit`]). It owns
+//! The command line, a face of the runner: flags → plain options (`args`, `api`) → the
+//! runner ([`crate::run`]) → the summary (`present`) → an exit code ([`exit`]). It owns
 //! everything a terminal adds: bars, Ctrl-C, messages on stderr.
 
 mod api;

@@ -24,8 +24,8 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::check::payload::TargetGroup;
 use crate::outcome::{ApiError, RowOutcome, Status};
+use crate::payload::TargetGroup;
 use crate::post::api::{Client, Halt, PostResult, RowEnd, Stop};
 use crate::post::journal::{Earlier, Entry, Journal, JournalError, Previous};
 use crate::progress::Progress;

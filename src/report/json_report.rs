@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use chrono::{SecondsFormat, Utc};
 
 use super::{write_error, ApiBlock, InputBlock, RunMeta, Tally};
+use crate::check::InputSummary;
 use crate::error::InputError;
-use crate::outcome::InputSummary;
 use crate::outcome::RowOutcome;
 
 pub struct JsonReport {

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::check::InputSummary;
 use crate::error::InputError;
-use crate::outcome::InputSummary;
 use crate::outcome::{RowOutcome, Status};
 use crate::problem::{Code, Problem};
 
@@ -271,7 +271,7 @@ impl Reports {
         Ok(())
     }
 
-    /// Finishes every report and moves each into place (see [`landing`]).
+    /// Finishes every report and moves each into place (see `landing`).
     pub fn finish(
         self,
         input: &InputBlock,

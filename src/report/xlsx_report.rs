@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use rust_xlsxwriter::{Color, Format, Note, Workbook, Worksheet, XlsxError};
 
 use super::{ApiBlock, Tally};
+use crate::check::InputSummary;
 use crate::columns::{COLUMNS, PERIOD_COLUMNS};
 use crate::error::InputError;
-use crate::outcome::InputSummary;
 use crate::outcome::{RowOutcome, Status};
 use crate::problem::column_index;
 use crate::sheet::Value;

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use chrono_tz::Tz;
 use tokio_util::sync::CancellationToken;
 
-pub use crate::outcome::InputSummary;
+pub use crate::check::InputSummary;
 pub use crate::post::Ended;
 pub use connect::{cluster_url, parse_base_url, ClientOptions, SandboxInfo, Target};
 pub use error::RunError;

@@ -6,8 +6,8 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::pipeline::Sink;
+use crate::check::InputSummary;
 use crate::error::InputError;
-use crate::outcome::InputSummary;
 use crate::outcome::RowOutcome;
 use crate::report::{Landed, Records, Reports, Staged, Tally, Target};
 

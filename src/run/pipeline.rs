@@ -14,10 +14,11 @@ use crate::check::mapping::Mapping;
 use crate::check::periods::{self, PeriodsSheet};
 use crate::check::validate::{validate_row, Context};
 use crate::check::values::DateRules;
+use crate::check::InputSummary;
 use crate::clock::Now;
 use crate::columns::{def, Col, COLUMNS};
 use crate::error::InputError;
-use crate::outcome::{InputSummary, NameKey, RowOutcome};
+use crate::outcome::{NameKey, RowOutcome};
 use crate::problem::{cell_ref, Code, Problem};
 use crate::progress::Progress;
 use crate::run::RunError;
@@ -32,7 +33,7 @@ pub struct ReadOptions {
     pub periods_file: Option<PathBuf>,
     pub date_format: Option<String>,
     pub time_zone: Option<Tz>,
-    /// `--map`: a legacy export read as the template (see [`crate::check::mapping`]).
+    /// `--map`: a legacy export read as the template (see `crate::check::mapping`).
     pub mapping: Option<Mapping>,
     /// Keep each row's cells (for the annotated workbook report).
     pub keep_cells: bool,

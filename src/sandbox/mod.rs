@@ -7,7 +7,7 @@
 //! | Endpoint | Auth | Notes |
 //! |---|---|---|
 //! | `POST /v3/oauth/token/generate` | none | `{key, secret}` → `{data: {accessToken, ttlSeconds}}` |
-//! | `POST /v3/targetGroups` | yes | validation as [`rules`] describes; faults apply here |
+//! | `POST /v3/targetGroups` | yes | validation as `rules` describes; faults apply here |
 //! | `POST /v3/targetGroups/isValidName` | yes | `{type, value}` → `{data: bool}` |
 //! | `GET /v3/targetGroups` | yes | every stored group |
 //! | `GET /v3/targetGroups/{id}` | yes | one group, or 404 / 310017 |
@@ -22,7 +22,7 @@
 //!
 //! The server is axum's router run inside our own accept loop (hyper's HTTP/1 connection driver),
 //! because a handler cannot close a connection: a handler marks its response with
-//! [`DropConnection`], and the service around the router turns that mark into an error, on which
+//! `DropConnection`, and the service around the router turns that mark into an error, on which
 //! hyper closes the socket without writing a byte.
 
 mod auth;

@@ -22,11 +22,11 @@ use std::fmt::Display;
 use chrono::NaiveDateTime;
 use serde_json::{Map, Value};
 
-use crate::check::payload::WIRE_DATE_FORMAT;
 use crate::columns::{
     target_types_for, AGGREGATE_FUNCTIONS, ENROLMENT_METHODS, EVALUATION_TYPES, FREQUENCY_TYPES,
     MAX_PERIODS, MAX_STREAK_LEVELS, STREAK_TRACKING_TYPES, TRACKING_TYPES,
 };
+use crate::payload::WIRE_DATE_FORMAT;
 
 pub(crate) const INVALID_INPUT: i64 = 300004;
 pub(crate) const NAME_TOO_LONG: i64 = 310008;

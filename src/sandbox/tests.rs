@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 
 use super::auth::basic_header;
 use super::{Sandbox, SandboxConfig};
-use crate::check::payload::{DefaultValue, Period, StreakLevel, Target, TargetGroup};
 use crate::columns::ALWAYS_TRUE_JSON;
+use crate::payload::{DefaultValue, Period, StreakLevel, Target, TargetGroup};
 
 const ANY_PORT: &str = "127.0.0.1:0";
 

@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use super::fields::Fields;
 use super::rules::PeriodPlan;
 use super::Context;
-use crate::check::payload::{DefaultValue, ExtendedFieldInfo, StreakLevel, Target, TargetGroup};
 use crate::check::periods;
+use crate::payload::{DefaultValue, ExtendedFieldInfo, StreakLevel, Target, TargetGroup};
 
 /// The body of a row without errors; `None` if a value the body needs is missing, which the
 /// checks rule out.

@@ -7,10 +7,10 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 
 use super::reader::{Got, RowReader};
-use crate::check::payload::Filter;
 use crate::check::values::{self, Issue};
 use crate::columns::{Col, MAX_STREAK_LEVELS};
 use crate::outcome::NameKey;
+use crate::payload::Filter;
 use crate::problem::Code;
 
 /// What a row says, column by column. `None` is a value that is wrong (its problem recorded)

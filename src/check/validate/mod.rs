@@ -1,10 +1,10 @@
 //! One row → one outcome: every rule of SPEC §3–4 checked, every problem kept (not just the
 //! first), and for a valid row the typed request body. Pure and independent per row, so the
 //! pipeline runs it in parallel; the one rule that spans rows (duplicate names) is in
-//! [`crate::run::pipeline`].
+//! `crate::run::pipeline`.
 //!
-//! In three steps: [`fields`] reads each column (through [`reader`], which applies the column
-//! table's defaults), [`rules`] checks what spans columns and works out the periods, [`body`]
+//! In three steps: `fields` reads each column (through `reader`, which applies the column
+//! table's defaults), `rules` checks what spans columns and works out the periods, `body`
 //! builds the request.
 
 mod body;

@@ -1,5 +1,5 @@
 //! The API client (SPEC §6): one reqwest client that never follows a redirect and reads at
-//! most [`answer::BODY_CAP`] of any answer; Basic or OAuth auth; the shared [`Pacer`] that
+//! most `answer::BODY_CAP` of any answer; Basic or OAuth auth; the shared `Pacer` that
 //! every request waits on; retries with exponential backoff and full jitter, `Retry-After`
 //! honoured but bounded by `--max-wait`; at most `--max-attempts` per row whatever the answers.
 //!
@@ -24,8 +24,8 @@ use url::Url;
 pub use answer::human_duration;
 pub use auth::{basic_header, md5_hex, Credentials};
 
-use crate::check::payload::TargetGroup;
 use crate::outcome::ApiError;
+use crate::payload::TargetGroup;
 use crate::post::pace::{Answer, NoSlot, Pacer};
 use answer::{api_errors, created_id, read_json, retry_after, shown, BodyError, RetryAfter};
 use auth::Token;
