@@ -43,7 +43,8 @@ use serde::Deserialize;
 
 const NOW: &str = "2026-07-01T09:00:00";
 /// Part of the data files' names: bump it when the generator changes, so old files are not reused.
-const DATA_VERSION: u32 = 1;
+// 2: a share of names and descriptions carry non-ASCII text (accents, en dashes, emoji).
+const DATA_VERSION: u32 = 2;
 const SHEET: &str = "streaks";
 
 const CSV_RATIO_TARGET: f64 = 3.0;
@@ -720,6 +721,7 @@ const NOUNS: &[&str] = &[
     "Club",
     "Sprint",
 ];
+const ACCENTED: &[&str] = &["Été", "Noël", "Crème brûlée", "Fête", "Ñandú", "Øresund", "Straße"];
 const REGIONS: &[&str] = &[
     "North", "South", "East", "West", "Central", "Metro", "Online",
 ];
@@ -755,6 +757,13 @@ fn make_row(i: usize) -> Row {
         2 => format!("{adjective} {theme} {}-26 {n:07}", r.pick(MONTHS)),
         _ => format!("{theme} {noun} H2-26/{n}"),
     };
+    // Real sheets are not ASCII: about a third of names carry accents, en dashes or emoji.
+    match r.below(9) {
+        0 => c[C_NAME] = format!("Café {theme} – {noun} {n}"),
+        1 => c[C_NAME] = format!("{} {theme} {noun} ☕ {n}", r.pick(ACCENTED)),
+        2 => c[C_NAME] = format!("{adjective} {noun} 🎉🏅 №{n}"),
+        _ => {}
+    }
     c[C_DESCRIPTION] = match r.below(5) {
         0 => String::new(),
         1 => format!("Shop {} in a row, earn a badge", theme.to_lowercase()),
@@ -769,6 +778,13 @@ fn make_row(i: usize) -> Row {
         ),
         _ => "Visit every period; badges at each level".to_string(),
     };
+    if r.chance(30) {
+        c[C_DESCRIPTION] = format!(
+            "Achète {} semaines de suite – gagne un badge 🏅 ({} · Zürich · São Paulo)",
+            r.range(2, 9),
+            r.pick(ACCENTED)
+        );
+    }
     c[C_ACTIVE] = r
         .pick(&["TRUE", "TRUE", "TRUE", "yes", "FALSE", ""])
         .to_string();

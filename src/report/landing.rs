@@ -131,10 +131,16 @@ impl Staged {
     /// Moves the finished report into place: onto its target, unless the target is a default
     /// report edited since this tool wrote it; then under the next free name beside it.
     pub fn land(mut self, records: &mut Records) -> Result<Landed, InputError> {
-        let written = hash_file(&self.temp).map_err(|source| InputError::ReportWrite {
-            path: self.target.path.clone(),
-            source,
-        })?;
+        // Only default reports are recorded: a `--report` path is replaced whatever it holds.
+        let written = self
+            .target
+            .default
+            .then(|| hash_file(&self.temp))
+            .transpose()
+            .map_err(|source| InputError::ReportWrite {
+                path: self.target.path.clone(),
+                source,
+            })?;
         let mut path = self.target.path.clone();
         let mut kept = None;
         if self.target.default {
@@ -150,7 +156,7 @@ impl Staged {
             source,
         })?;
         self.landed = true;
-        if self.target.default {
+        if let Some(written) = written {
             records.wrote(&path, written);
         }
         Ok(Landed { path, kept })
