@@ -107,11 +107,13 @@ pub enum Col {
     ZoneIds,
     ConceptIds,
     StreakLevels,
+    /// Not sent: names the live streak the row updates (`export` writes it).
+    TargetGroupId,
 }
 
 /// How many columns the template has.
-pub const COLUMN_COUNT: usize = Col::StreakLevels as usize + 1;
-const _: () = assert!(Col::StreakLevels as usize + 1 == COLUMN_COUNT);
+pub const COLUMN_COUNT: usize = Col::TargetGroupId as usize + 1;
+const _: () = assert!(Col::TargetGroupId as usize + 1 == COLUMN_COUNT);
 
 pub struct ColumnDef<C: 'static> {
     pub col: C,
@@ -304,6 +306,9 @@ pub static COLUMNS: &[ColumnDef<Col>] = &[
     col(Col::StreakLevels, "streak_levels", Optional, "streaks[]", LevelList, &["levels", "streaks"],
         ";-separated, strictly ascending, at most 10 levels, the last at most the number of periods; level k is named <name>_k",
         Fallback::None, "2;3"),
+    col(Col::TargetGroupId, "target_group_id", Optional, "(matches the live streak; not sent)",
+        Int { min: 1, max: i64::MAX }, &["id", "streak_id"],
+        "the live streak this row is (export writes it); blank to create a new streak", Fallback::None, ""),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

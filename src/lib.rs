@@ -8,7 +8,8 @@
 //! - the stages: [`sheet`] reads rows → [`check`] maps the header, reads the cells, checks each
 //!   row and builds its body (in parallel, see `run::pipeline`) → [`post`] sends the bodies
 //!   (the API client, its pacing and the journal that makes "exactly once" hold) → [`report`]
-//!   writes what happened;
+//!   writes what happened; [`live`] compares a row with its live streak and turns a live
+//!   streak back into a sheet row (plan, update, export);
 //! - [`sandbox`]: a local API to rehearse and test against; [`template`]: the blank template;
 //! - shared leaves: the column table ([`columns`]), problems ([`problem`]), what happened to a
 //!   row ([`outcome`]), the request body's wire shape (`payload`), errors ([`error`]), the
@@ -24,6 +25,7 @@ pub mod clock;
 pub mod columns;
 pub mod error;
 pub(crate) mod input_hash;
+pub mod live;
 pub mod outcome;
 pub(crate) mod payload;
 pub mod post;

@@ -23,6 +23,12 @@ pub enum Status {
     Failed,
     /// The run stopped before this row was sent.
     NotSent,
+    /// The live streak differs in what can be updated; run with `--update` to apply it.
+    Differs,
+    /// The live streak was updated to match the row.
+    Updated,
+    /// The live streak differs in something fixed after creation: never changed by the tool.
+    Conflict,
 }
 
 impl Status {
@@ -34,6 +40,9 @@ impl Status {
             Status::Existing => "existing",
             Status::Failed => "failed",
             Status::NotSent => "not_sent",
+            Status::Differs => "differs",
+            Status::Updated => "updated",
+            Status::Conflict => "conflict",
         }
     }
 }
@@ -43,8 +52,39 @@ impl Status {
 #[serde(rename_all = "snake_case")]
 pub enum Plan {
     Create,
-    /// The name is taken on the server: the row would be `existing`.
-    Exists,
+    /// The live streak matches the row.
+    Unchanged,
+    /// The live streak differs only in what the API can change (`import --update` applies it).
+    Update,
+    /// The live streak differs in something fixed after creation.
+    Conflict,
+}
+
+/// One field that differs: its path in the body, the live value and the sheet's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub field: String,
+    pub old: String,
+    pub new: String,
+    /// The API can change it in place.
+    pub editable: bool,
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} → {}", self.field, self.old, self.new)
+    }
+}
+
+impl Plan {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plan::Create => "create",
+            Plan::Unchanged => "unchanged",
+            Plan::Update => "update",
+            Plan::Conflict => "conflict",
+        }
+    }
 }
 
 /// An error the API returned, as it returned it.
@@ -152,6 +192,12 @@ pub struct RowOutcome {
     /// The server preview's verdict (dry run with credentials or `--sandbox`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
+    /// The `target_group_id` the sheet gives: the row is that live streak (matched by id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub given_id: Option<i64>,
+    /// How the row differs from its live streak (plan, `differs`, `updated`, `conflict`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
     /// The request body, for valid rows (boxed: outcomes are moved between threads, and most
     /// runs have no body to carry).
     #[serde(skip)]
@@ -177,6 +223,8 @@ impl RowOutcome {
             errors: Vec::new(),
             warnings: Vec::new(),
             target_group_id: None,
+            given_id: None,
+            changes: Vec::new(),
             http_status: None,
             api_errors: Vec::new(),
             attempts: 0,
@@ -188,6 +236,20 @@ impl RowOutcome {
             cells: None,
             is_period_row: false,
         }
+    }
+
+    /// The plan and each difference from the live streak as report lines: (field, code,
+    /// message), the code `plan`, `update` (the API can change it) or `fixed` (it cannot).
+    pub fn live_lines(&self) -> Vec<(String, &'static str, String)> {
+        let mut lines = Vec::new();
+        if let Some(plan) = self.plan {
+            lines.push((String::new(), "plan", plan.as_str().to_string()));
+        }
+        for c in &self.changes {
+            let code = if c.editable { "update" } else { "fixed" };
+            lines.push((c.field.clone(), code, format!("{} → {}", c.old, c.new)));
+        }
+        lines
     }
 
     /// Adds a problem to the right list; an error makes the row invalid and drops its payload.

@@ -16,13 +16,34 @@ pub const BASE_URL_ENV: &str = "CAPILLARY_BASE_URL";
 impl ImportArgs {
     /// Where and how this import talks to the API, every flag checked before a row is read.
     pub fn api_options(&self) -> Result<ApiOptions, InputError> {
-        let api = &self.api;
-        let target = if self.sandbox {
+        let mut options = api_options(self.sandbox, &self.api, &self.sheet.state_dir)?;
+        options.update = self.update;
+        Ok(options)
+    }
+
+    /// Whether this dry run can ask an API which names exist (a sandbox, or credentials in the
+    /// flags or the environment); without, it streams offline.
+    pub fn can_preview(&self) -> bool {
+        can_connect(self.sandbox, &self.api)
+    }
+}
+
+/// Whether there is an API to ask: a sandbox, or credentials in the flags or the environment.
+pub fn can_connect(sandbox: bool, api: &ApiArgs) -> bool {
+    sandbox
+        || (api.username.is_some() && api.password.is_some())
+        || (api.oauth_key.is_some() && api.oauth_secret.is_some())
+}
+
+/// Where and how a command talks to the API (`--sandbox` keeps its state in `state_dir`).
+pub fn api_options(sandbox: bool, api: &ApiArgs, state_dir: &std::path::Path) -> Result<ApiOptions, InputError> {
+    {
+        let target = if sandbox {
             if std::env::var_os(BASE_URL_ENV).is_some() {
                 eprintln!("note: {BASE_URL_ENV} is set, but --sandbox imports into a sandbox started here: the variable is not used");
             }
             Target::Sandbox {
-                state_file: self.sheet.state_dir.join("sandbox-state.json"),
+                state_file: state_dir.join("sandbox-state.json"),
             }
         } else {
             Target::Remote {
@@ -41,16 +62,8 @@ impl ImportArgs {
             },
             strict: api.strict,
             fresh: api.fresh,
+            update: false,
         })
-    }
-
-    /// Whether this dry run can ask an API which names exist (a sandbox, or credentials in the
-    /// flags or the environment); without, it streams offline.
-    pub fn can_preview(&self) -> bool {
-        let api = &self.api;
-        self.sandbox
-            || (api.username.is_some() && api.password.is_some())
-            || (api.oauth_key.is_some() && api.oauth_secret.is_some())
     }
 }
 

@@ -95,6 +95,11 @@ pub struct ImportArgs {
     /// With credentials or --sandbox, also ask the API which names already exist (the plan).
     #[arg(long)]
     pub dry_run: bool,
+    /// Apply what differs from a live streak and the API can change (the target's expression,
+    /// expressionJson, filters and default values; the name of a streak named by
+    /// target_group_id). Without it such rows are reported `differs` (exit 1).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub update: bool,
     /// Import into a sandbox API started in this process on a free loopback port (no credentials
     /// needed); its state is kept in the state dir, so re-runs see what earlier runs created.
     #[arg(long, conflicts_with_all = ["base_url", "cluster"])]

@@ -96,9 +96,33 @@ fn lines(result: &RunResult) -> Vec<String> {
     }
     if let Some(plan) = &result.plan {
         lines.push(format!(
-            "plan: will create {}, already exist {}, invalid {}; dry run: nothing was sent",
-            plan.create, plan.exists, plan.invalid
+            "plan: create {}, unchanged {}, update {}, conflict {}, invalid {}; dry run: nothing was sent",
+            plan.create, plan.unchanged, plan.update, plan.conflict, plan.invalid
         ));
+        if plan.update > 0 {
+            lines.push("`import --update` applies the updates; conflicts are never changed by the tool (see the report for each field)".into());
+        }
+    }
+    if let Some(live) = &result.live {
+        if live.differs > 0 {
+            lines.push(format!(
+                "{} differ from their live streaks in what can change: run import with --update to apply (the report lists each field)",
+                plural(live.differs, "row", "rows")
+            ));
+        }
+        if live.updated > 0 {
+            lines.push(format!(
+                "{} updated ({})",
+                plural(live.updated, "streak", "streaks"),
+                plural(live.sent, "change request", "change requests")
+            ));
+        }
+        if live.conflict > 0 {
+            lines.push(format!(
+                "{} conflict with their live streaks in fields fixed after creation: not changed (the report lists each field)",
+                plural(live.conflict, "row", "rows")
+            ));
+        }
     }
     lines.extend(result.landed.iter().filter_map(kept_line));
     lines

@@ -54,6 +54,60 @@ pub enum Entry {
     },
 }
 
+/// A change to a live streak (an update's part, or an undo's delete): its intent right before
+/// the request, and its outcome after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum ChangeEntry {
+    Change {
+        row: u32,
+        name: String,
+        id: i64,
+        /// `target`, `name` or `delete`.
+        part: String,
+        at_ms: u64,
+        timeout_ms: u64,
+    },
+    Changed {
+        row: u32,
+        name: String,
+        id: i64,
+        part: String,
+        /// `done`, `gone` (there was nothing to change) or `refused`.
+        result: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+}
+
+impl ChangeEntry {
+    pub fn intent(row: u32, name: &str, id: i64, part: &str, timeout: Duration) -> Self {
+        ChangeEntry::Change {
+            row,
+            name: name.to_string(),
+            id,
+            part: part.to_string(),
+            at_ms: now_ms(),
+            timeout_ms: timeout.as_millis() as u64,
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
+}
+
+/// A journal line: a create's entry, or a change's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Line {
+    Create(Entry),
+    Change(ChangeEntry),
+}
+
 impl Entry {
     pub fn intent(row: u32, name: &str, timeout: Duration) -> Entry {
         let now = SystemTime::now()
@@ -91,11 +145,71 @@ pub enum Earlier {
 pub struct Previous {
     last_outcome: HashMap<u32, Entry>,
     open_intent: HashMap<u32, Entry>,
+    /// Changes by (streak id, part): an open intent's landing deadline, or the outcome.
+    open_change: HashMap<(i64, String), SystemTime>,
+    changed: HashMap<(i64, String), String>,
     /// Unreadable lines, one message each (file and line).
     pub warnings: Vec<String>,
 }
 
 impl Previous {
+    fn add_change(&mut self, entry: ChangeEntry) {
+        match entry {
+            ChangeEntry::Change {
+                id,
+                part,
+                at_ms,
+                timeout_ms,
+                ..
+            } => {
+                let until = UNIX_EPOCH + Duration::from_millis(at_ms.saturating_add(timeout_ms));
+                self.open_change.insert((id, part), until);
+            }
+            ChangeEntry::Changed { id, part, result, .. } => {
+                self.open_change.remove(&(id, part.clone()));
+                self.changed.insert((id, part), result);
+            }
+        }
+    }
+
+    /// A change to streak `id` an earlier run sent without recording its answer: until when
+    /// that request may still be landing.
+    pub fn change_landing(&self, id: i64, part: &str) -> Option<SystemTime> {
+        self.open_change.get(&(id, part.to_string())).copied()
+    }
+
+    /// What an earlier run recorded of a change to streak `id` (`done`, `gone`, `refused`).
+    pub fn change_result(&self, id: i64, part: &str) -> Option<&str> {
+        self.changed.get(&(id, part.to_string())).map(String::as_str)
+    }
+
+    /// Whether an earlier run updated streak `id` (a part done).
+    pub fn row_changed(&self, id: i64) -> bool {
+        ["target", "name"]
+            .iter()
+            .any(|p| self.change_result(id, p) == Some("done"))
+    }
+
+    /// The rows recorded `created`, with their names and ids, in row order.
+    pub fn created(&self) -> Vec<(u32, String, i64)> {
+        let mut rows: Vec<(u32, String, i64)> = self
+            .last_outcome
+            .values()
+            .filter_map(|e| match e {
+                Entry::Outcome {
+                    row,
+                    name,
+                    status: Status::Created,
+                    target_group_id: Some(id),
+                    ..
+                } => Some((*row, name.clone(), *id)),
+                _ => None,
+            })
+            .collect();
+        rows.sort();
+        rows
+    }
+
     fn add(&mut self, entry: Entry) {
         let row = entry.row();
         let created = matches!(
@@ -305,6 +419,14 @@ impl Journal {
     /// Appends one entry and hands it to the OS before returning: once this returns, a kill
     /// of the process cannot lose it.
     pub fn append(&mut self, entry: &Entry) -> Result<(), JournalError> {
+        self.append_line(entry)
+    }
+
+    pub fn append_change(&mut self, entry: &ChangeEntry) -> Result<(), JournalError> {
+        self.append_line(entry)
+    }
+
+    fn append_line<T: Serialize>(&mut self, entry: &T) -> Result<(), JournalError> {
         let mut line = serde_json::to_vec(entry).expect("journal entries always serialize");
         line.push(b'\n');
         self.file
@@ -326,8 +448,9 @@ fn read(path: &Path, bytes: &[u8]) -> Previous {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match serde_json::from_slice::<Entry>(line) {
-            Ok(entry) => previous.add(entry),
+        match serde_json::from_slice::<Line>(line) {
+            Ok(Line::Create(entry)) => previous.add(entry),
+            Ok(Line::Change(entry)) => previous.add_change(entry),
             Err(e) => previous.warnings.push(format!(
                 "{} line {}: unreadable ({e}); skipped",
                 path.display(),

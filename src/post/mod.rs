@@ -56,7 +56,7 @@ pub enum Ended {
 /// What the stage shares with its workers.
 struct Shared {
     client: Arc<Client>,
-    journal: Mutex<Journal>,
+    journal: Arc<Mutex<Journal>>,
     /// The first journal failure: it stops the run.
     journal_error: Mutex<Option<JournalError>>,
     cancel: CancellationToken,
@@ -172,13 +172,18 @@ impl Landed {
         row.api_errors = self.api_errors;
         row.attempts = self.attempts;
         row.note = self.note;
-        row.payload = None;
+        // An existing streak keeps the body it would have had: the run compares the two.
+        if row.status != Status::Existing {
+            row.payload = None;
+        }
     }
 }
 
 /// What a row's task reports.
 struct Done {
     landed: Landed,
+    /// The body back, for a row whose streak existed (to compare with the live one).
+    body: Option<Box<TargetGroup>>,
     halt: Option<Halt>,
     sent: bool,
     /// Found on the server for an earlier run, not sent by this one.
@@ -284,6 +289,7 @@ async fn post_row(
             }
             return Task::Done(Done {
                 landed,
+                body: None,
                 halt: end.halt,
                 sent: false,
                 reconciled,
@@ -310,8 +316,10 @@ async fn post_row(
     if record {
         shared.record(&landed.entry(number, &name, end.maybe_sent));
     }
+    let body = (landed.status == Status::Existing).then_some(body);
     Task::Done(Done {
         landed,
+        body,
         halt: end.halt,
         sent: intent_written,
         reconciled: false,
@@ -324,8 +332,8 @@ async fn post_row(
 pub async fn post_all(
     rows: &mut [RowOutcome],
     client: Arc<Client>,
-    journal: Journal,
-    previous: Previous,
+    journal: Arc<Mutex<Journal>>,
+    previous: &Previous,
     concurrency: usize,
     timeout: Duration,
     interrupt: CancellationToken,
@@ -333,7 +341,7 @@ pub async fn post_all(
 ) -> (Ended, PostCounts) {
     let shared = Arc::new(Shared {
         client,
-        journal: Mutex::new(journal),
+        journal,
         journal_error: Mutex::new(None),
         cancel: interrupt.child_token(),
         timeout,
@@ -341,7 +349,8 @@ pub async fn post_all(
     let mut counts = PostCounts::default();
     let mut todo = std::collections::VecDeque::new();
     for (i, row) in rows.iter_mut().enumerate() {
-        if row.status != Status::Valid || row.payload.is_none() {
+        // A row naming its streak by id is compared with it, never created.
+        if row.status != Status::Valid || row.payload.is_none() || row.given_id.is_some() {
             continue;
         }
         match previous.earlier(row.row, &row.name) {
@@ -406,6 +415,9 @@ pub async fn post_all(
                 counts.sent += u64::from(done.sent);
                 counts.reconciled += u64::from(done.reconciled);
                 done.landed.apply_to(&mut rows[i]);
+                if done.body.is_some() {
+                    rows[i].payload = done.body;
+                }
                 match &done.halt {
                     Some(Halt::Stop(s)) => {
                         stop.get_or_insert_with(|| s.clone());
@@ -448,7 +460,7 @@ pub async fn post_all(
     }
     for row in rows
         .iter_mut()
-        .filter(|r| r.status == Status::Valid && r.payload.is_some())
+        .filter(|r| r.status == Status::Valid && r.payload.is_some() && r.given_id.is_none())
     {
         row.status = Status::NotSent;
         row.payload = None;

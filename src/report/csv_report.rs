@@ -88,6 +88,10 @@ impl CsvReport {
             write("", "", &code, &a.message).map_err(|e| write_error(&self.path)(e.into()))?;
             wrote = true;
         }
+        for (field, code, message) in o.live_lines() {
+            write(&field, "", code, &message).map_err(|e| write_error(&self.path)(e.into()))?;
+            wrote = true;
+        }
         if let Some(note) = &o.note {
             write("", "", "note", note).map_err(|e| write_error(&self.path)(e.into()))?;
             wrote = true;

@@ -132,6 +132,14 @@ fn write_row(out: &mut Vec<u8>, o: &RowOutcome, sheet_json: &str) {
         out.extend_from_slice(b",\"plan\":");
         serde_json::to_writer(&mut *out, &plan).expect("serializing to memory cannot fail");
     }
+    if o.given_id.is_some() {
+        out.extend_from_slice(b",\"given_id\":");
+        int(out, o.given_id);
+    }
+    if !o.changes.is_empty() {
+        out.extend_from_slice(b",\"changes\":");
+        list(out, &o.changes);
+    }
     out.push(b'}');
 }
 
@@ -175,7 +183,14 @@ mod tests {
             message: "exists".into(),
         }];
         let mut planned = RowOutcome::new(sheet, 9);
-        planned.plan = Some(Plan::Exists);
+        planned.plan = Some(Plan::Update);
+        planned.given_id = Some(1234);
+        planned.changes = vec![crate::outcome::Change {
+            field: "targets[0].defaultValues".into(),
+            old: "500".into(),
+            new: "\"600\"".into(),
+            editable: true,
+        }];
         for o in [valid, invalid, created, planned] {
             let mut line = Vec::new();
             write_row(&mut line, &o, &json(o.sheet));

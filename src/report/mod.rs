@@ -93,6 +93,18 @@ pub struct Counts {
     pub existing: u64,
     pub failed: u64,
     pub not_sent: u64,
+    /// Matched a live streak that differs in what can change (not applied without `--update`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub differs: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub updated: u64,
+    /// Matched a live streak that differs in what is fixed after creation.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub conflict: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The API a run talked to and how it went, for every summary.
@@ -145,6 +157,10 @@ impl Tally {
                 Status::Existing => c.existing += 1,
                 Status::Failed => c.failed += 1,
                 Status::NotSent => c.not_sent += 1,
+                Status::Updated if o.done_earlier => c.already_done += 1,
+                Status::Differs => c.differs += 1,
+                Status::Updated => c.updated += 1,
+                Status::Conflict => c.conflict += 1,
                 Status::Valid | Status::Invalid => {}
             }
         } else if o.status == Status::Invalid {
@@ -177,7 +193,12 @@ impl Tally {
 
     pub fn all_good(&self) -> bool {
         let c = &self.counts;
-        c.invalid == 0 && c.failed == 0 && c.not_sent == 0 && self.period_rows_invalid == 0
+        c.invalid == 0
+            && c.failed == 0
+            && c.not_sent == 0
+            && c.differs == 0
+            && c.conflict == 0
+            && self.period_rows_invalid == 0
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod connect;
 mod error;
+mod live;
 mod payloads;
 pub(crate) mod pipeline;
 mod prepare;
@@ -23,6 +24,7 @@ pub use connect::{cluster_url, parse_base_url, ClientOptions, SandboxInfo, Targe
 pub use error::RunError;
 pub use pipeline::{validate_file, ReadOptions, Sink};
 pub use prepare::parse_time_zone;
+pub use live::LiveCounts;
 pub use preview::PlanCounts;
 
 use crate::outcome::{RowOutcome, Status};
@@ -81,6 +83,8 @@ pub struct ApiOptions {
     pub strict: bool,
     /// Ignore earlier runs of the same file (their journal is moved aside).
     pub fresh: bool,
+    /// Apply what differs from a live streak and can change (`import --update`).
+    pub update: bool,
 }
 
 /// What a run did. Every count and every fact a summary shows is here, typed.
@@ -106,6 +110,8 @@ pub struct RunResult {
     pub plan: Option<PlanCounts>,
     /// A dry run's request bodies written.
     pub bodies: Option<u64>,
+    /// An import's comparison of existing rows with their live streaks.
+    pub live: Option<LiveCounts>,
 }
 
 impl RunResult {
@@ -168,6 +174,7 @@ pub fn validate(
         strict_held: None,
         plan: None,
         bodies,
+        live: None,
     })
 }
 
@@ -220,6 +227,7 @@ pub async fn import(
         strict_held: None,
         plan: None,
         bodies: None,
+        live: None,
     };
     let mut extra_files = Vec::new();
     if dry_run {
@@ -251,17 +259,45 @@ pub async fn import(
         }
         result.journal_warnings = previous.warnings.clone();
         let connection = connect::connect(&api.target, &api.client).await?;
-        let (ended, counts) = post_all(
+        let journal = Arc::new(std::sync::Mutex::new(journal));
+        let (mut ended, counts) = post_all(
             &mut rows,
             connection.client.clone(),
-            journal,
-            previous,
+            journal.clone(),
+            &previous,
             api.client.concurrency,
             api.client.timeout,
-            interrupt,
+            interrupt.clone(),
             progress.as_ref(),
         )
         .await;
+        if matches!(ended, Ended::Done) {
+            let apply = api.update.then(|| live::Apply {
+                journal: journal.clone(),
+                timeout: api.client.timeout,
+            });
+            let (live, stop, journal_error) = live::reconcile(
+                &mut rows,
+                connection.client.clone(),
+                apply.as_ref(),
+                &previous,
+                &interrupt,
+                progress.as_ref(),
+            )
+            .await;
+            result.live = Some(live);
+            ended = match (journal_error, stop) {
+                (Some(e), _) => Ended::Journal(e),
+                (None, Some(s)) => Ended::Stopped(s),
+                (None, None) if interrupt.is_cancelled() => Ended::Interrupted,
+                (None, None) => Ended::Done,
+            };
+        }
+        for r in rows.iter_mut().filter(|r| r.status == Status::Valid) {
+            // Rows naming a streak by id that the run never reached.
+            r.status = Status::NotSent;
+            r.note = Some("the run stopped before this row was compared with its streak".into());
+        }
         result.api = Some(connection.api_block());
         result.sandbox = connection.sandbox_info.clone();
         connection.close().await;

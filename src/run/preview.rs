@@ -1,21 +1,73 @@
-//! The server side of a dry run: for each valid row, whether its name is free (`isValidName`),
-//! and for a taken name the id of the existing group. Nothing is created.
+//! The server side of a dry run (and of `plan`): for each valid row, what an import would do
+//! now. A row naming its streak by `target_group_id` is compared with that streak; any other
+//! row's name is looked up (`isValidName`, then the streak's id), and a taken name's streak is
+//! read and compared. Nothing is changed.
 
 use std::sync::Arc;
 
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::outcome::{Plan, RowOutcome, Status};
-use crate::post::api::{Client, Halt, Stop};
+use super::live::{compare, mark_plan, Compared};
+use crate::outcome::{Change, Plan, RowOutcome, Status};
+use crate::payload::TargetGroup;
+use crate::post::api::{Client, Halt, LiveError, Stop};
 use crate::progress::Progress;
 
 /// What an import of the sheet would do now.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PlanCounts {
     pub create: u64,
-    pub exists: u64,
+    pub unchanged: u64,
+    pub update: u64,
+    pub conflict: u64,
     pub invalid: u64,
+}
+
+impl PlanCounts {
+    fn add(&mut self, plan: Plan) {
+        match plan {
+            Plan::Create => self.create += 1,
+            Plan::Unchanged => self.unchanged += 1,
+            Plan::Update => self.update += 1,
+            Plan::Conflict => self.conflict += 1,
+        }
+    }
+}
+
+/// What the server said about one row.
+enum Found {
+    Free,
+    Compared(i64, Compared),
+    /// The name is taken, but no streak of that name could be found to compare.
+    TakenUnlisted,
+}
+
+async fn look_up(
+    client: &Client,
+    name: &str,
+    given: Option<i64>,
+    body: Option<&TargetGroup>,
+    cancel: &CancellationToken,
+) -> Result<Found, LiveError> {
+    let Some(body) = body else {
+        return Ok(Found::Free);
+    };
+    let id = match given {
+        Some(id) => id,
+        None => {
+            if client.name_is_free(name, cancel).await.map_err(LiveError::Halt)? {
+                return Ok(Found::Free);
+            }
+            match client.find_id(name, cancel).await {
+                (Some(id), _) => id,
+                (None, Some(halt)) => return Err(LiveError::Halt(halt)),
+                (None, None) => return Ok(Found::TakenUnlisted),
+            }
+        }
+    };
+    let compared = compare(client, id, body, given.is_some(), cancel).await?;
+    Ok(Found::Compared(id, compared))
 }
 
 /// Asks the API about every valid row, `concurrency` at a time, and marks each row's plan.
@@ -28,7 +80,7 @@ pub(super) async fn preview(
     let todo: Vec<usize> = (0..rows.len())
         .filter(|&i| rows[i].status == Status::Valid)
         .collect();
-    let phase = progress.phase("previewing", Some(todo.len() as u64));
+    let phase = progress.phase("planning", Some(todo.len() as u64));
     let cancel = CancellationToken::new();
     let mut counts = PlanCounts::default();
     let mut tasks = tokio::task::JoinSet::new();
@@ -37,40 +89,48 @@ pub(super) async fn preview(
         while tasks.len() < concurrency.max(1) {
             let Some(i) = pending.next() else { break };
             let (client, name) = (client.clone(), rows[i].name.clone());
+            let (given, body) = (rows[i].given_id, rows[i].payload.clone());
             let cancel = cancel.clone();
             tasks.spawn(async move {
-                let answer = client.name_is_free(&name, &cancel).await;
-                let id = match answer {
-                    Ok(false) => client.find_id(&name, &cancel).await.0,
-                    _ => None,
-                };
-                (i, answer, id)
+                (i, look_up(&client, &name, given, body.as_deref(), &cancel).await)
             });
         }
         let Some(joined) = tasks.join_next().await else {
             break;
         };
-        let Ok((i, answer, id)) = joined else {
+        let Ok((i, found)) = joined else {
             continue;
         };
-        let free = match answer {
-            Ok(free) => free,
-            Err(Halt::Stop(stop)) => return Err(stop),
-            Err(_) => break,
+        let row = &mut rows[i];
+        let plan = match found {
+            Ok(Found::Free) => {
+                row.plan = Some(Plan::Create);
+                Plan::Create
+            }
+            Ok(Found::Compared(id, compared)) => mark_plan(row, id, compared),
+            Ok(Found::TakenUnlisted) => {
+                row.plan = Some(Plan::Conflict);
+                row.changes = vec![Change {
+                    field: "name".into(),
+                    old: "(taken by a target group the streak search does not list)".into(),
+                    new: row.name.clone(),
+                    editable: false,
+                }];
+                Plan::Conflict
+            }
+            Err(LiveError::Halt(Halt::Stop(stop))) => return Err(stop),
+            Err(LiveError::Halt(_)) => break,
+            Err(LiveError::Failed(detail)) => {
+                row.note = Some(format!("could not be compared with the server: {detail}"));
+                continue;
+            }
         };
-        if free {
-            rows[i].plan = Some(Plan::Create);
-            counts.create += 1;
-        } else {
-            rows[i].plan = Some(Plan::Exists);
-            rows[i].target_group_id = id;
-            counts.exists += 1;
-        }
+        counts.add(plan);
         phase.inc(1);
     }
     phase.finish(&format!(
-        "{} to create, {} already existing",
-        counts.create, counts.exists
+        "{} to create, {} unchanged, {} to update, {} in conflict",
+        counts.create, counts.unchanged, counts.update, counts.conflict
     ));
     Ok(counts)
 }

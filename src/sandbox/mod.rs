@@ -142,6 +142,8 @@ pub(crate) struct Shared {
     config: SandboxConfig,
     store: Mutex<store::Store>,
     received: Mutex<Vec<(Instant, Value)>>,
+    /// Every `PUT` and `DELETE`: `{"method", "path", "body"}`.
+    changes: Mutex<Vec<Value>>,
     requests: AtomicU64,
     tokens: auth::Tokens,
     faults: faults::Faults,
@@ -199,6 +201,7 @@ impl Sandbox {
             tokens: auth::Tokens::default(),
             store: Mutex::new(store),
             received: Mutex::new(Vec::new()),
+            changes: Mutex::new(Vec::new()),
             requests: AtomicU64::new(0),
             persist,
             config,
@@ -238,6 +241,12 @@ impl Sandbox {
             .iter()
             .map(|(_, v)| v.clone())
             .collect()
+    }
+
+    /// Every change request received (`PUT` of a group or target, `DELETE` of a group), in
+    /// arrival order, including refused ones: `{"method", "path", "body"}`.
+    pub fn changes(&self) -> Vec<Value> {
+        lock(&self.shared.changes).clone()
     }
 
     /// When each `POST /v3/targetGroups` arrived, in arrival order.

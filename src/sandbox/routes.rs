@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -23,6 +23,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v3/targetGroups", post(create).get(list))
         .route("/v3/targetGroups/isValidName", post(is_valid_name))
         .route("/v3/targetGroups/{id}", get(get_one).delete(delete))
+        .route("/v3/targetGroups/editTargetGroup/{id}", put(edit_group))
+        .route("/v3/targetGroups/{group}/targets/{target}", put(edit_target))
         .route("/v3/milestones", get(milestones))
         .route("/_sandbox/stats", get(stats))
         .fallback(not_found)
@@ -164,25 +166,127 @@ fn group_not_found(id: &str) -> ApiError {
     )
 }
 
+/// `GET /v3/targetGroups/{id}?includePeriods=true|false` (periods included unless `false`),
+/// with the group's `status` as the milestones search gives it.
 async fn get_one(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> ApiResult {
     s.admit(&headers)?;
     let group = id
         .parse::<u64>()
         .ok()
         .and_then(|n| lock(&s.store).get(n).cloned());
-    group.map(ok).ok_or_else(|| group_not_found(&id))
+    let mut group = group.ok_or_else(|| group_not_found(&id))?;
+    let without_periods = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .any(|(k, v)| k == "includePeriods" && v.eq_ignore_ascii_case("false"));
+    group["status"] = Value::String(group_status(&group).into());
+    if without_periods {
+        if let Some(g) = group.as_object_mut() {
+            g.remove("periods");
+        }
+    }
+    Ok(ok(group))
+}
+
+/// Records a change request (`PUT`, `DELETE`) for [`super::Sandbox::changes`].
+fn record_change(s: &Shared, method: &str, uri: &Uri, body: Value) {
+    lock(&s.changes).push(json!({ "method": method, "path": uri.path(), "body": body }));
+}
+
+/// `PUT /v3/targetGroups/editTargetGroup/{id}` with the group's body: only its `name` is
+/// applied (the reference's "only name, expression, expressionJson editable"; the expression
+/// lives on the target). A name another group has is `310069`.
+async fn edit_group(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    uri: Uri,
+    body: Bytes,
+) -> ApiResult {
+    s.admit(&headers)?;
+    s.faults.unavailable()?;
+    require_json(&headers)?;
+    let request = parse_json(&body)?;
+    record_change(&s, "PUT", &uri, request.clone());
+    let name = request.get("name").and_then(Value::as_str).map(str::trim);
+    let Some(name) = name.filter(|n| !n.is_empty()) else {
+        return Err(ApiError::bad_request(vec![rules::invalid_input(
+            "name is required and must be a non-empty string.",
+        )]));
+    };
+    let n = id.parse::<u64>().map_err(|_| group_not_found(&id))?;
+    let renamed = lock(&s.store).rename(n, name);
+    let generation = match renamed {
+        Ok(Some(generation)) => generation,
+        Ok(None) => return Err(group_not_found(&id)),
+        Err(_) => {
+            return Err(ApiError::bad_request(vec![Violation {
+                code: rules::NAME_EXISTS,
+                message: rules::NAME_EXISTS_MESSAGE.into(),
+            }]))
+        }
+    };
+    s.persisted(generation).await;
+    let group = lock(&s.store).get(n).cloned().unwrap_or(Value::Null);
+    Ok(ok(group))
+}
+
+/// `PUT /v3/targetGroups/{groupId}/targets/{targetId}` with any of `expression`,
+/// `expressionJson`, `filters`, `defaultValues` (each of its JSON type; `defaultValues` one per
+/// period); other fields are ignored, as they cannot change.
+async fn edit_target(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path((group, target)): Path<(String, String)>,
+    uri: Uri,
+    body: Bytes,
+) -> ApiResult {
+    s.admit(&headers)?;
+    s.faults.unavailable()?;
+    require_json(&headers)?;
+    let request = parse_json(&body)?;
+    record_change(&s, "PUT", &uri, request.clone());
+    let Some(fields) = request.as_object() else {
+        return Err(ApiError::bad_request(vec![rules::invalid_input(
+            "The body must be a JSON object.",
+        )]));
+    };
+    let (g, t) = match (group.parse::<u64>(), target.parse::<u64>()) {
+        (Ok(g), Ok(t)) => (g, t),
+        _ => return Err(group_not_found(&group)),
+    };
+    let periods = lock(&s.store)
+        .get(g)
+        .and_then(|g| g.get("periods"))
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let problems = rules::check_target_edit(fields, periods);
+    if !problems.is_empty() {
+        return Err(ApiError::bad_request(problems));
+    }
+    let edited = lock(&s.store).edit_target(g, t, fields);
+    let Some(generation) = edited else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            rules::NOT_FOUND,
+            &format!("Target not found (group {group}, target {target})"),
+        ));
+    };
+    s.persisted(generation).await;
+    Ok(ok(Value::Bool(true)))
 }
 
 async fn delete(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    uri: Uri,
 ) -> ApiResult {
     s.admit(&headers)?;
+    record_change(&s, "DELETE", &uri, Value::Null);
     let removed = id
         .parse::<u64>()
         .ok()
@@ -194,7 +298,36 @@ async fn delete(
     Ok(ok(Value::Bool(true)))
 }
 
-/// `GET /v3/milestones?name=&type=&limit=&offset=`. `name` matches the whole name ignoring case
+/// A group's status now: `STOPPED` when inactive, else `UPCOMING` before its first period,
+/// `ENDED` after its last, `LIVE` between.
+pub(crate) fn group_status(group: &Value) -> &'static str {
+    if group.get("active").and_then(Value::as_bool) == Some(false) {
+        return "STOPPED";
+    }
+    let date = |p: Option<&Value>, field: &str| {
+        p.and_then(|p| p.get(field))
+            .and_then(Value::as_str)
+            .and_then(|d| {
+                chrono::NaiveDateTime::parse_from_str(d, crate::payload::WIRE_DATE_FORMAT).ok()
+            })
+    };
+    let periods = group.get("periods").and_then(Value::as_array);
+    let first = date(periods.and_then(|p| p.first()), "startDate");
+    let last = date(periods.and_then(|p| p.last()), "endDate");
+    // The run's own "now" when one is fixed, so tests and rehearsals agree on it.
+    let now = crate::clock::Now::from_env()
+        .map(|n| n.in_zone(None))
+        .unwrap_or_else(|_| chrono::Utc::now().naive_utc());
+    match (first, last) {
+        (Some(f), _) if now < f => "UPCOMING",
+        (_, Some(l)) if now > l => "ENDED",
+        _ => "LIVE",
+    }
+}
+
+/// `GET /v3/milestones?name=&type=&status=&limit=&offset=`. `status` is one or more of `LIVE`,
+/// `UPCOMING`, `ENDED`, `STOPPED` (comma-separated), as [`group_status`] gives them; each
+/// result carries its `status`. `name` matches the whole name ignoring case
 /// (the docs leave exact vs substring open; exact is what a lookup by name needs). `type`
 /// compares with `trackingType` ignoring case, where `STREAKS` (or `STREAK`) matches every streak
 /// tracking type. `limit` defaults to 10, `offset` to 0; results are in id order. Other
@@ -206,6 +339,7 @@ async fn milestones(
 ) -> ApiResult {
     s.admit(&headers)?;
     let (mut name, mut kind, mut limit, mut offset) = (None, None, 10u64, 0u64);
+    let mut statuses: Option<Vec<String>> = None;
     for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         let number = |min: u64| {
             v.trim()
@@ -221,6 +355,9 @@ async fn milestones(
         match k.as_ref() {
             "name" if !v.is_empty() => name = Some(crate::sandbox::store::name_key(&v)),
             "type" if !v.is_empty() => kind = Some(v.to_ascii_uppercase()),
+            "status" if !v.is_empty() => {
+                statuses = Some(v.split(',').map(|s| s.trim().to_ascii_uppercase()).collect())
+            }
             "limit" => limit = number(1)?,
             "offset" => offset = number(0)?,
             _ => {}
@@ -246,13 +383,22 @@ async fn milestones(
                 Some(k) => tracking == k,
             }
         })
+        .filter(|g| {
+            statuses
+                .as_ref()
+                .is_none_or(|wanted| wanted.iter().any(|w| w == group_status(g)))
+        })
         .collect();
     let total = matches.len();
     let page: Vec<Value> = matches
         .into_iter()
         .skip(usize::try_from(offset).unwrap_or(usize::MAX))
         .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .cloned()
+        .map(|g| {
+            let mut g = g.clone();
+            g["status"] = Value::String(group_status(&g).into());
+            g
+        })
         .collect();
     Ok(Json(json!({
         "pagination": { "limit": limit, "offset": offset, "total": total },
@@ -271,6 +417,7 @@ async fn stats(State(s): State<Arc<Shared>>) -> Response {
         "limited": s.faults.limited(),
         "creates": lock(&s.received).len(),
         "groups": lock(&s.store).all().len(),
+        "changes": lock(&s.changes).clone(),
     }))
     .into_response()
 }

@@ -667,3 +667,47 @@ mod tests {
         }
     }
 }
+
+/// The body of a target edit: each editable field that is present has its JSON type, and
+/// `defaultValues` holds one number ≥ 0 per period of the group.
+pub(crate) fn check_target_edit(fields: &Map<String, Value>, periods: usize) -> Vec<Violation> {
+    let mut problems = Vec::new();
+    for key in ["expression", "expressionJson"] {
+        if fields.get(key).is_some_and(|v| !v.is_string()) {
+            problems.push(invalid_input(format!("{key} must be a string.")));
+        }
+    }
+    if let Some(f) = fields.get("filters") {
+        let ok = f.as_array().is_some_and(|list| {
+            list.iter().all(|f| {
+                f.get("entityType")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| FILTER_ENTITIES.contains(&t))
+                    && f.get("entityIds").is_some_and(Value::is_array)
+            })
+        });
+        if !ok {
+            problems.push(invalid_input(
+                "filters must be a list of {entityType: STORE|ZONE|CONCEPT, entityIds: [...]}.",
+            ));
+        }
+    }
+    if let Some(v) = fields.get("defaultValues") {
+        let values = v.as_array().map(|list| {
+            list.iter()
+                .filter(|d| {
+                    d.get("defaultValue")
+                        .and_then(Value::as_f64)
+                        .is_some_and(|n| n >= 0.0)
+                })
+                .count()
+        });
+        match values {
+            Some(n) if n == periods && v.as_array().is_some_and(|l| l.len() == n) => {}
+            _ => problems.push(invalid_input(format!(
+                "defaultValues must hold one {{defaultValue: number ≥ 0}} per period ({periods})."
+            ))),
+        }
+    }
+    problems
+}

@@ -45,6 +45,23 @@ impl Default for Store {
     }
 }
 
+/// What `PUT /v3/targetGroups/{groupId}/targets/{targetId}` may change (reference §8).
+pub(crate) const EDITABLE_TARGET_FIELDS: &[&str] =
+    &["expression", "expressionJson", "filters", "defaultValues"];
+
+/// Gives each target of group `id` an id of its own (`id`·100 + its place, from 1), as the API
+/// does, unless it has one (a state file keeps them).
+fn number_targets(group: &mut Value, id: u64) {
+    let Some(targets) = group.get_mut("targets").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for (k, t) in targets.iter_mut().enumerate() {
+        if let Some(t) = t.as_object_mut() {
+            t.entry("id").or_insert_with(|| json!(id * 100 + k as u64 + 1));
+        }
+    }
+}
+
 /// `insert` refused: the name is taken (ignoring case) by the group with this id.
 pub(crate) struct NameTaken;
 
@@ -90,7 +107,9 @@ impl Store {
             if store.names.insert(name_key(name), id).is_some() {
                 return Err(bad(format!("the name {name:?} appears twice")));
             }
-            if store.groups.insert(id, group.clone()).is_some() {
+            let mut group = group.clone();
+            number_targets(&mut group, id);
+            if store.groups.insert(id, group).is_some() {
                 return Err(bad(format!("the id {id} appears twice")));
             }
         }
@@ -125,7 +144,8 @@ impl Store {
                 }
             }
         }
-        let group = Value::Object(group);
+        let mut group = Value::Object(group);
+        number_targets(&mut group, id);
         self.names.insert(key, id);
         self.groups.insert(id, group.clone());
         self.generation += 1;
@@ -137,6 +157,46 @@ impl Store {
         let group = self.groups.remove(&id)?;
         if let Some(name) = group.get("name").and_then(Value::as_str) {
             self.names.remove(&name_key(name));
+        }
+        self.generation += 1;
+        Some(self.generation)
+    }
+
+    /// Renames group `id`; `Ok(None)` when there is no such group, `Err` when another group has
+    /// the name (ignoring case).
+    pub(crate) fn rename(&mut self, id: u64, name: &str) -> Result<Option<u64>, NameTaken> {
+        let key = name_key(name);
+        if self.names.get(&key).is_some_and(|owner| *owner != id) {
+            return Err(NameTaken);
+        }
+        let Some(group) = self.groups.get_mut(&id) else {
+            return Ok(None);
+        };
+        if let Some(old) = group.get("name").and_then(Value::as_str) {
+            self.names.remove(&name_key(old));
+        }
+        group["name"] = Value::String(name.to_string());
+        self.names.insert(key, id);
+        self.generation += 1;
+        Ok(Some(self.generation))
+    }
+
+    /// Replaces the editable fields of target `target` of group `group` with those `fields`
+    /// has; `None` when there is no such group or target.
+    pub(crate) fn edit_target(
+        &mut self,
+        group: u64,
+        target: u64,
+        fields: &Map<String, Value>,
+    ) -> Option<u64> {
+        let targets = self.groups.get_mut(&group)?.get_mut("targets")?.as_array_mut()?;
+        let t = targets
+            .iter_mut()
+            .find(|t| t.get("id").and_then(Value::as_u64) == Some(target))?;
+        for key in EDITABLE_TARGET_FIELDS {
+            if let Some(v) = fields.get(*key) {
+                t[*key] = v.clone();
+            }
         }
         self.generation += 1;
         Some(self.generation)

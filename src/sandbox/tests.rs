@@ -74,6 +74,15 @@ impl Api {
         Self::answer(r.send().await.unwrap()).await
     }
 
+    async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .put(self.url(path))
+            .header("Authorization", &self.auth)
+            .json(body);
+        Self::answer(r.send().await.unwrap()).await
+    }
+
     async fn delete(&self, path: &str) -> (StatusCode, Value) {
         let r = self
             .http
@@ -175,9 +184,11 @@ async fn create_answers_200_with_a_new_id_and_stores_the_group() {
     assert_eq!(answer["data"]["id"], json!(1000));
     assert_eq!(answer["errors"], Value::Null);
     assert_eq!(answer["warnings"], Value::Null);
-    // The stored group is the body plus its id.
+    // The stored group is the body plus its id, and an id for each target (id·100 + place).
     let mut expected = answer["data"].clone();
     expected.as_object_mut().unwrap().remove("id");
+    assert_eq!(expected["targets"][0]["id"], json!(100_001));
+    expected["targets"][0].as_object_mut().unwrap().remove("id");
     assert_eq!(expected, body);
     let (_, second) = api.create(&streak("Another")).await;
     assert_eq!(second["data"]["id"], json!(1001));
@@ -944,4 +955,54 @@ async fn shutdown_stops_listening_and_only_loopback_is_served() {
     .err()
     .unwrap();
     assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+}
+
+#[tokio::test]
+async fn targets_and_names_can_be_edited_and_the_changes_are_logged() {
+    let api = Api::new(SandboxConfig::default()).await;
+    api.create(&streak("Edit me")).await;
+    api.create(&streak("Taken")).await;
+    let (status, one) = api.get("/v3/targetGroups/1000?includePeriods=false").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["data"].get("periods"), None);
+    assert_eq!(one["data"]["status"], json!("ENDED"), "its periods were in July 2026");
+    let target = "/v3/targetGroups/1000/targets/100001";
+    let edit = json!({"expression": "x > 1", "defaultValues": [{"defaultValue": 7}, {"defaultValue": 8}, {"defaultValue": 9}], "targetType": "VISIT"});
+    let (status, answer) = api.put(target, &edit).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let group = &api.sandbox.groups()[0];
+    assert_eq!(group["targets"][0]["expression"], json!("x > 1"));
+    assert_eq!(group["targets"][0]["defaultValues"][2], json!({"defaultValue": 9}));
+    assert_eq!(group["targets"][0]["targetType"], json!("SALES"), "not editable: unchanged");
+    let (status, answer) = api.put(target, &json!({"defaultValues": [{"defaultValue": 1}]})).await;
+    assert_eq!((status, code(&answer)), (StatusCode::BAD_REQUEST, 300004), "one per period");
+    let (status, answer) = api.put("/v3/targetGroups/1000/targets/5", &edit).await;
+    assert_eq!((status, code(&answer)), (StatusCode::NOT_FOUND, 310017));
+    let rename = "/v3/targetGroups/editTargetGroup/1000";
+    let (status, answer) = api.put(rename, &json!({"name": "TAKEN"})).await;
+    assert_eq!((status, code(&answer)), (StatusCode::BAD_REQUEST, 310069));
+    let (status, answer) = api.put(rename, &json!({"name": "Edited"})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(api.sandbox.groups()[0]["name"], json!("Edited"));
+    // The old name is free again, the new one taken.
+    assert_eq!(api.create(&streak("edit ME")).await.0, StatusCode::OK);
+    assert_eq!(api.create(&streak("edited")).await.0, StatusCode::BAD_REQUEST);
+    let methods: Vec<_> = api.sandbox.changes().iter().map(|c| c["method"].clone()).collect();
+    assert_eq!(methods, vec![json!("PUT"); 5]);
+}
+
+#[tokio::test]
+async fn milestones_filter_by_status() {
+    let api = Api::new(SandboxConfig::default()).await;
+    api.create(&streak("Ended one")).await;
+    let mut stopped = streak("Stopped one");
+    stopped["active"] = json!(false);
+    api.create(&stopped).await;
+    let (_, page) = api.get("/v3/milestones?type=STREAKS&status=STOPPED").await;
+    let names: Vec<_> = page["data"].as_array().unwrap().iter().map(|g| g["name"].clone()).collect();
+    assert_eq!(names, vec![json!("Stopped one")]);
+    assert_eq!(page["data"][0]["status"], json!("STOPPED"));
+    let (_, page) = api.get("/v3/milestones?type=STREAKS&status=LIVE,ENDED").await;
+    assert_eq!(page["pagination"]["total"], json!(1));
+    assert_eq!(page["data"][0]["name"], json!("Ended one"));
 }

@@ -522,14 +522,14 @@ async fn the_legacy_sample_migrates_into_a_sandbox_once() {
     let again = dir.json("out.json");
     assert_eq!(statuses(&again), first);
 
-    // A dry run with credentials: the plan says every valid row exists already.
+    // A dry run with credentials: the plan says every valid row exists already, unchanged.
     let run = import(&["--dry-run", "--json"]);
     run.code(1);
     let summary: Value =
         serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
     assert_eq!(
         summary["plan"],
-        json!({"create": 0, "exists": 14, "invalid": 1})
+        json!({"create": 0, "unchanged": 14, "update": 0, "conflict": 0, "invalid": 1})
     );
     assert_eq!(dir.payload_lines("out.payloads.jsonl").len(), 14);
     assert_eq!(sb.received().len(), 14, "a dry run posts nothing");

@@ -119,6 +119,7 @@ pub(super) fn read<'a>(r: &mut RowReader<'a>) -> Fields<'a> {
     let aggregate = r.enum_or_default(Col::AggregateFunction);
     let filters = read_filters(r);
     let levels = read_levels(r);
+    r.out.given_id = r.int(Col::TargetGroupId).ok();
     Fields {
         name,
         description,

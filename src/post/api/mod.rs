@@ -10,6 +10,7 @@
 
 mod answer;
 mod auth;
+mod live;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -23,6 +24,7 @@ use url::Url;
 
 pub use answer::human_duration;
 pub use auth::{basic_header, md5_hex, Credentials};
+pub use live::{Changed, LiveError};
 
 use crate::outcome::ApiError;
 use crate::payload::TargetGroup;
@@ -721,40 +723,50 @@ impl Client {
         }
     }
 
-    /// A read-only request whose JSON answer is wanted, retried like a create.
+    /// A request whose JSON answer is wanted, retried like a create (a successful answer that
+    /// is not JSON is retried too).
     async fn get_json(
         &self,
         request: &(dyn Fn() -> reqwest::RequestBuilder + Sync),
         cancel: &CancellationToken,
     ) -> Result<Value, Result<Halt, String>> {
+        match self.call(request, false, cancel).await? {
+            (200..=299, body) => Ok(body),
+            (code, body) => Err(Err(refusal(code, &body))),
+        }
+    }
+
+    /// A request retried until it gets a final answer with a JSON body: that answer's status
+    /// and body (any status but a redirect). `may_commit`: a lost answer may hide a change.
+    async fn call(
+        &self,
+        request: &(dyn Fn() -> reqwest::RequestBuilder + Sync),
+        may_commit: bool,
+        cancel: &CancellationToken,
+    ) -> Result<(u16, Value), Result<Halt, String>> {
         let mut attempts = Attempts::new(false);
         while attempts.made < self.config.max_attempts {
             match self
-                .exchange(&mut attempts, request, false, cancel, &mut || true)
+                .exchange(&mut attempts, request, may_commit, cancel, &mut || true)
                 .await
             {
                 Exchange::Retry => continue,
                 Exchange::End(halt) => return Err(Ok(halt)),
-                Exchange::Reply(reply) if reply.status.is_success() => match reply.body {
-                    Ok(body) => return Ok(body),
-                    Err(e) => {
-                        attempts.failed(Some(reply.status.as_u16()), e.to_string());
-                        attempts.back_off();
-                    }
-                },
                 Exchange::Reply(reply) => {
                     let code = reply.status.as_u16();
-                    let detail = match (reply.location, reply.body) {
+                    match (reply.location, reply.body) {
                         (Some(to), _) if reply.status.is_redirection() => {
-                            format!("HTTP {code}, a redirect to {to} (not followed)")
+                            return Err(Err(format!(
+                                "HTTP {code}, a redirect to {to} (not followed)"
+                            )))
                         }
-                        (_, Ok(body)) => api_errors(&body)
-                            .first()
-                            .map(|e| format!("HTTP {code}: {} ({})", e.message, e.code))
-                            .unwrap_or_else(|| format!("HTTP {code}")),
-                        (_, Err(e)) => format!("HTTP {code} with {e}"),
-                    };
-                    return Err(Err(detail));
+                        (_, Ok(body)) => return Ok((code, body)),
+                        (_, Err(e)) if reply.status.is_success() => {
+                            attempts.failed(Some(code), e.to_string());
+                            attempts.back_off();
+                        }
+                        (_, Err(e)) => return Err(Err(format!("HTTP {code} with {e}"))),
+                    }
                 }
             }
         }
@@ -850,6 +862,14 @@ impl Client {
             Err(Err(detail)) => Err(unreachable(detail)),
         }
     }
+}
+
+/// An answer that refused a request, in a few words: its status and the API's first error.
+fn refusal(code: u16, body: &Value) -> String {
+    api_errors(body)
+        .first()
+        .map(|e| format!("HTTP {code}: {} ({})", e.message, e.code))
+        .unwrap_or_else(|| format!("HTTP {code}"))
 }
 
 #[cfg(test)]

@@ -1,0 +1,328 @@
+//! Rows against live streaks: read each matched streak, compare it with the row's body, and —
+//! when asked — apply what can change, one journaled request per changed part (the target's
+//! editable fields; the group's name). A re-run compares again first, so a change that landed
+//! is never sent twice, and one an earlier run may still be landing is waited for.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::live::{verdict, Change, Verdict, CONFLICT_NOTE};
+use crate::outcome::{ApiError, Plan, RowOutcome, Status};
+use crate::payload::TargetGroup;
+use crate::post::api::{Changed, Client, Halt, LiveError, Stop};
+use crate::post::journal::{ChangeEntry, Journal, JournalError, Previous};
+use crate::progress::Progress;
+
+/// The longest wait for an earlier run's change request to land.
+const LANDING_LIMIT: Duration = Duration::from_secs(120);
+
+/// What a row's live streak came to.
+pub(super) enum Compared {
+    /// No streak has the id.
+    Missing,
+    Live {
+        verdict: Verdict,
+        /// The live target's id (for a target edit).
+        target_id: Option<i64>,
+    },
+}
+
+/// Reads streak `id` and compares it with `body`.
+pub(super) async fn compare(
+    client: &Client,
+    id: i64,
+    body: &TargetGroup,
+    by_id: bool,
+    cancel: &CancellationToken,
+) -> Result<Compared, LiveError> {
+    let Some(live) = client.group(id, cancel).await? else {
+        return Ok(Compared::Missing);
+    };
+    let target_id = live
+        .pointer("/targets/0/id")
+        .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()));
+    let parsed: TargetGroup = serde_json::from_value(live)
+        .map_err(|e| LiveError::Failed(format!("streak {id} as the API gave it cannot be read ({e})")))?;
+    Ok(Compared::Live {
+        verdict: verdict(body, &parsed, by_id),
+        target_id,
+    })
+}
+
+/// The change a row names by a `target_group_id` no streak has.
+fn missing_change(id: i64) -> Change {
+    Change {
+        field: "target_group_id".into(),
+        old: "(no such streak on the server)".into(),
+        new: id.to_string(),
+        editable: false,
+    }
+}
+
+/// Marks a row with its plan from a comparison (dry run).
+pub(super) fn mark_plan(row: &mut RowOutcome, id: i64, compared: Compared) -> Plan {
+    row.target_group_id = Some(id);
+    let plan = match compared {
+        Compared::Missing => {
+            row.target_group_id = None;
+            row.changes = vec![missing_change(id)];
+            row.note = Some("no streak has this target_group_id: clear it to create the streak anew".into());
+            Plan::Conflict
+        }
+        Compared::Live { verdict, .. } => match verdict {
+            Verdict::Unchanged => Plan::Unchanged,
+            Verdict::Update(changes) => {
+                row.changes = changes;
+                Plan::Update
+            }
+            Verdict::Conflict(changes) => {
+                row.changes = changes;
+                row.note = Some(CONFLICT_NOTE.into());
+                Plan::Conflict
+            }
+        },
+    };
+    row.plan = Some(plan);
+    plan
+}
+
+/// Where an import's changes are recorded.
+pub(super) struct Apply {
+    pub journal: Arc<Mutex<Journal>>,
+    pub timeout: Duration,
+}
+
+/// What `reconcile` did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LiveCounts {
+    pub unchanged: u64,
+    pub differs: u64,
+    pub updated: u64,
+    pub conflict: u64,
+    pub failed: u64,
+    /// Change requests sent.
+    pub sent: u64,
+}
+
+/// The rows an import compares with their live streaks: found existing by name (with the body
+/// they would have created), or naming a streak by `target_group_id`.
+fn matched(row: &RowOutcome) -> Option<(i64, bool)> {
+    if row.payload.is_none() || row.done_earlier && row.status != Status::Existing {
+        return None;
+    }
+    match (row.status, row.given_id, row.target_group_id) {
+        (Status::Valid, Some(id), _) => Some((id, true)),
+        (Status::Existing, None, Some(id)) => Some((id, false)),
+        _ => None,
+    }
+}
+
+/// Compares every matched row with its live streak; with `apply`, updates those that differ
+/// only in what can change. Rows end `existing` (unchanged), `differs`, `updated`, `conflict`
+/// or `failed`.
+pub(super) async fn reconcile(
+    rows: &mut [RowOutcome],
+    client: Arc<Client>,
+    apply: Option<&Apply>,
+    previous: &Previous,
+    cancel: &CancellationToken,
+    progress: &dyn Progress,
+) -> (LiveCounts, Option<Stop>, Option<JournalError>) {
+    let todo: Vec<usize> = (0..rows.len()).filter(|&i| matched(&rows[i]).is_some()).collect();
+    let mut counts = LiveCounts::default();
+    if todo.is_empty() {
+        return (counts, None, None);
+    }
+    let phase = progress.phase("comparing with live streaks", Some(todo.len() as u64));
+    for i in todo {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let Some((id, by_id)) = matched(&rows[i]) else { continue };
+        let row = &mut rows[i];
+        row.target_group_id = Some(id);
+        if apply.is_some() {
+            wait_for_landing(previous, id, cancel).await;
+        }
+        let body = row.payload.take().map(|b| *b);
+        let Some(body) = body else { continue };
+        let compared = compare(&client, id, &body, by_id, cancel).await;
+        let outcome = match compared {
+            Err(LiveError::Halt(Halt::Stop(stop))) => return (counts, Some(stop), None),
+            Err(LiveError::Halt(_)) => break,
+            Err(LiveError::Failed(detail)) => {
+                fail(row, detail);
+                counts.failed += 1;
+                phase.inc(1);
+                continue;
+            }
+            Ok(c) => c,
+        };
+        match outcome {
+            Compared::Missing => {
+                row.status = Status::Failed;
+                row.target_group_id = None;
+                row.changes = vec![missing_change(id)];
+                row.note = Some("no streak has this target_group_id: clear it to create the streak anew".into());
+                counts.failed += 1;
+            }
+            Compared::Live { verdict: Verdict::Unchanged, .. } => {
+                row.status = if previous.row_changed(id) { Status::Updated } else { Status::Existing };
+                if row.status == Status::Updated {
+                    row.done_earlier = true;
+                    row.note = Some("updated by an earlier run of this file".into());
+                    counts.updated += 1;
+                } else {
+                    counts.unchanged += 1;
+                }
+            }
+            Compared::Live { verdict: Verdict::Conflict(changes), .. } => {
+                row.status = Status::Conflict;
+                row.changes = changes;
+                row.note = Some(CONFLICT_NOTE.into());
+                counts.conflict += 1;
+            }
+            Compared::Live { verdict: Verdict::Update(changes), target_id } => match apply {
+                None => {
+                    row.status = Status::Differs;
+                    row.changes = changes;
+                    row.note = Some("run import with --update to apply these changes".into());
+                    counts.differs += 1;
+                }
+                Some(apply) => {
+                    let sent = update(&client, apply, row, id, target_id, &body, &changes, cancel).await;
+                    row.changes = changes;
+                    match sent {
+                        Ok(n) => {
+                            counts.sent += n;
+                            counts.updated += 1;
+                        }
+                        Err(Err(e)) => {
+                            counts.failed += 1;
+                            phase.inc(1);
+                            return (counts, None, Some(e));
+                        }
+                        Err(Ok(Some(stop))) => return (counts, Some(stop), None),
+                        Err(Ok(None)) => {
+                            counts.failed += 1;
+                        }
+                    }
+                }
+            },
+        }
+        phase.inc(1);
+        progress.landed(row);
+    }
+    phase.finish(&format!(
+        "{} unchanged, {} to update, {} updated, {} in conflict",
+        counts.unchanged, counts.differs, counts.updated, counts.conflict
+    ));
+    (counts, None, None)
+}
+
+fn fail(row: &mut RowOutcome, detail: String) {
+    row.status = Status::Failed;
+    row.api_errors = vec![ApiError { code: 0, message: detail }];
+}
+
+/// Waits while a change an earlier run sent to streak `id` may still be landing.
+async fn wait_for_landing(previous: &Previous, id: i64, cancel: &CancellationToken) {
+    let until = ["target", "name"]
+        .iter()
+        .filter_map(|p| previous.change_landing(id, p))
+        .max();
+    let Some(left) = until.and_then(|t| t.duration_since(SystemTime::now()).ok()) else {
+        return;
+    };
+    tokio::select! {
+        _ = tokio::time::sleep(left.min(LANDING_LIMIT)) => {}
+        _ = cancel.cancelled() => {}
+    }
+}
+
+/// Sends the changed parts of one row: the target's editable fields, then the name.
+/// `Ok(requests)`; `Err(Ok(stop))` when the run must stop (the row is marked), `Err(Err)` when
+/// the journal cannot record.
+#[allow(clippy::too_many_arguments)]
+async fn update(
+    client: &Client,
+    apply: &Apply,
+    row: &mut RowOutcome,
+    id: i64,
+    target_id: Option<i64>,
+    body: &TargetGroup,
+    changes: &[Change],
+    cancel: &CancellationToken,
+) -> Result<u64, Result<Option<Stop>, JournalError>> {
+    let mut parts: Vec<(&str, Value)> = Vec::new();
+    if changes.iter().any(|c| c.field.starts_with("targets[0].")) {
+        let t = &body.targets[0];
+        parts.push((
+            "target",
+            json!({
+                "expression": t.expression,
+                "expressionJson": t.expression_json,
+                "filters": t.filters,
+                "defaultValues": t.default_values,
+            }),
+        ));
+    }
+    if changes.iter().any(|c| c.field == "name") {
+        parts.push(("name", serde_json::to_value(body).unwrap_or(Value::Null)));
+    }
+    let mut sent = 0;
+    for (part, request) in parts {
+        let record = |e: &ChangeEntry| {
+            apply
+                .journal
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .append_change(e)
+        };
+        record(&ChangeEntry::intent(row.row, &row.name, id, part, apply.timeout)).map_err(Err)?;
+        sent += 1;
+        let answer = match (part, target_id) {
+            ("target", Some(tid)) => client.edit_target(id, tid, &request, cancel).await,
+            ("target", None) => Err(LiveError::Failed(format!(
+                "streak {id} as the API gave it has no target id to edit"
+            ))),
+            _ => client.edit_group(id, &request, cancel).await,
+        };
+        let (result, detail) = match answer {
+            Ok(Changed::Done) => ("done", None),
+            Ok(Changed::NotFound) => ("gone", Some(format!("streak {id} was deleted meanwhile"))),
+            Ok(Changed::Refused { status, errors }) => {
+                let text = errors.iter().map(|e| format!("{} ({})", e.message, e.code)).collect::<Vec<_>>().join("; ");
+                ("refused", Some(format!("HTTP {status}: {text}")))
+            }
+            Err(LiveError::Failed(detail)) => ("refused", Some(detail)),
+            Err(LiveError::Halt(Halt::Stop(stop))) => {
+                // Unknown whether it landed: the intent stays open; the next run compares first.
+                fail(row, format!("the {part} change may not have reached the server ({stop})"));
+                return Err(Ok(Some(stop)));
+            }
+            Err(LiveError::Halt(_)) => {
+                fail(row, format!("the run stopped while changing the {part}; the next run compares again before sending"));
+                return Err(Ok(None));
+            }
+        };
+        record(&ChangeEntry::Changed {
+            row: row.row,
+            name: row.name.clone(),
+            id,
+            part: part.to_string(),
+            result: result.to_string(),
+            detail: detail.clone(),
+        })
+        .map_err(Err)?;
+        if result != "done" {
+            fail(row, format!("the {part} change was refused: {}", detail.unwrap_or_default()));
+            return Err(Ok(None));
+        }
+    }
+    row.status = Status::Updated;
+    Ok(sent)
+}
