@@ -148,14 +148,22 @@ fn write_error(path: &Path, detail: impl std::fmt::Display) -> InputError {
 
 /// Writes the CSV template: the header (the keys of [`COLUMNS`]) and `rows`, each in table order.
 pub fn write_csv(path: &Path, rows: &[Vec<Value>]) -> Result<(), InputError> {
+    write_table(path, &COLUMNS.iter().map(|c| c.key).collect::<Vec<_>>(), rows)
+}
+
+/// Writes a periods CSV (`--periods FILE`): the keys of [`PERIOD_COLUMNS`] and `rows`.
+pub fn write_periods_csv(path: &Path, rows: &[Vec<Value>]) -> Result<(), InputError> {
+    write_table(path, &PERIOD_COLUMNS.iter().map(|c| c.key).collect::<Vec<_>>(), rows)
+}
+
+fn write_table(path: &Path, keys: &[&str], rows: &[Vec<Value>]) -> Result<(), InputError> {
     let mut out = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_path(path)
         .map_err(|e| write_error(path, e))?;
-    out.write_record(COLUMNS.iter().map(|c| c.key))
-        .map_err(|e| write_error(path, e))?;
+    out.write_record(keys).map_err(|e| write_error(path, e))?;
     for row in rows {
-        let cells: Vec<String> = (0..COLUMNS.len().max(row.len()))
+        let cells: Vec<String> = (0..keys.len().max(row.len()))
             .map(|i| row.get(i).map(csv_text).unwrap_or_default())
             .collect();
         out.write_record(&cells).map_err(|e| write_error(path, e))?;

@@ -410,7 +410,7 @@ async fn dry_run_with_credentials_previews_the_plan_and_posts_nothing() {
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         summary["plan"],
-        serde_json::json!({"create": 2, "exists": 3, "invalid": 0})
+        serde_json::json!({"create": 2, "unchanged": 3, "update": 0, "conflict": 0, "invalid": 0})
     );
     let plans: Vec<(String, String, Option<i64>)> = report_rows(dir.path())
         .iter()
@@ -426,9 +426,9 @@ async fn dry_run_with_credentials_previews_the_plan_and_posts_nothing() {
     assert_eq!(
         plans,
         vec![
-            ("Streak 0000".into(), "exists".into(), id("Streak 0000")),
-            ("Streak 0001".into(), "exists".into(), id("Streak 0001")),
-            ("Streak 0002".into(), "exists".into(), id("Streak 0002")),
+            ("Streak 0000".into(), "unchanged".into(), id("Streak 0000")),
+            ("Streak 0001".into(), "unchanged".into(), id("Streak 0001")),
+            ("Streak 0002".into(), "unchanged".into(), id("Streak 0002")),
             ("Streak 0003".into(), "create".into(), None),
             ("Streak 0004".into(), "create".into(), None),
         ]

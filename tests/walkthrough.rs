@@ -240,7 +240,7 @@ fn the_migration_walkthrough_from_a_legacy_export_to_an_idempotent_rerun() {
     // 3. Dry run with preview.
     let (out, _) = step(dir, &with(&["--dry-run", "--sandbox"]), 1);
     assert!(
-        out.contains("plan: will create 14, already exist 0, invalid 1"),
+        out.contains("plan: create 14, unchanged 0, update 0, conflict 0, invalid 1"),
         "{out}"
     );
     // 4. Import: 14 created; row 8's `Fortnightly` is reported with a hint to map it.
@@ -259,6 +259,6 @@ fn the_migration_walkthrough_from_a_legacy_export_to_an_idempotent_rerun() {
         "{out}"
     );
     let (out, _) = step(dir, &with(&["--dry-run", "--sandbox"]), 1);
-    assert!(out.contains("already exist 14"), "{out}");
+    assert!(out.contains("unchanged 14"), "{out}");
     assert_eq!(on_sandbox(dir).len(), 14);
 }

@@ -38,6 +38,28 @@ streak-import validate export.csv --date-format %d/%m/%Y --time-zone Asia/Kolkat
 CAPILLARY_USERNAME=till CAPILLARY_PASSWORD=… streak-import import campaign.xlsx --cluster eu"
     )]
     Import(ImportArgs),
+    /// Show what an import would do against the live streaks, row by row (create, unchanged,
+    /// update, conflict, invalid), with each differing field; nothing is changed. Needs
+    /// credentials or --sandbox.
+    #[command(
+        after_help = "Examples:\n  streak-import plan campaign.xlsx --sandbox\n  \
+CAPILLARY_USERNAME=till CAPILLARY_PASSWORD=… streak-import plan campaign.xlsx --cluster eu"
+    )]
+    Plan(ImportArgs),
+    /// Write the org's streaks to a sheet in the template's form (with target_group_id), to
+    /// copy them to another org, back them up, or edit and re-import them with --update.
+    #[command(
+        after_help = "Examples:\n  streak-import export -o live.xlsx --sandbox\n  \
+streak-import export -o live.csv --cluster eu --status LIVE,UPCOMING --name summer"
+    )]
+    Export(ExportArgs),
+    /// Delete the streaks one import created, and only those (checked by id and name); RUN is
+    /// that import's JSON report or its input file.
+    #[command(
+        after_help = "Examples:\n  streak-import undo campaign.report.json --dry-run --sandbox\n  \
+streak-import undo campaign.xlsx --cluster eu"
+    )]
+    Undo(UndoArgs),
     /// Serve the sandbox API on loopback, to rehearse imports and to test against.
     #[command(
         after_help = "Example:\n  SANDBOX_PASSWORD=secret streak-import sandbox --port 8787 --error-rate 0.1 --state sandbox.json"
@@ -104,6 +126,60 @@ pub struct ImportArgs {
     /// needed); its state is kept in the state dir, so re-runs see what earlier runs created.
     #[arg(long, conflicts_with_all = ["base_url", "cluster"])]
     pub sandbox: bool,
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+/// `export`'s options.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The file to write: .xlsx (with a periods sheet) or .csv (periods beside it in
+    /// <stem>.periods.csv). Never an existing file.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Only streaks whose name contains this text (ignoring case).
+    #[arg(long, value_name = "TEXT")]
+    pub name: Option<String>,
+    /// Only streaks in these statuses, comma-separated: LIVE, UPCOMING, ENDED, STOPPED.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = ["LIVE", "UPCOMING", "ENDED", "STOPPED"])]
+    pub status: Vec<String>,
+    /// Leave target_group_id blank: for copying the streaks to another org, where these ids
+    /// mean nothing (with ids, an import matches each row to the streak of that id).
+    #[arg(long)]
+    pub without_ids: bool,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// `undo`'s options.
+#[derive(Debug, Clone, Args)]
+pub struct UndoArgs {
+    /// The import to take back: its JSON report, or the input file it imported (its journal
+    /// in the state dir holds the run).
+    #[arg(value_name = "RUN")]
+    pub run: PathBuf,
+    /// List what would be deleted; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Where the undo's JSON report goes (default: <RUN stem>.undo.json beside RUN).
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// How `export` and `undo` reach the API, and where they keep state.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    /// Use the sandbox API of the state dir (the one `import --sandbox` fills).
+    #[arg(long, conflicts_with_all = ["base_url", "cluster"])]
+    pub sandbox: bool,
+    /// Where the tool keeps what it must remember between runs (journals; the sandbox state).
+    #[arg(long, default_value = ".streak-import", value_name = "DIR")]
+    pub state_dir: PathBuf,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub api: ApiArgs,
 }

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use crate::run::{Ended, RunError, RunResult};
+use crate::run::{Ended, ExportResult, RunError, RunResult, UndoResult};
 
 /// Every row valid, created or already existing.
 pub const OK: u8 = 0;
@@ -22,6 +22,10 @@ pub const INTERRUPTED: u8 = 130;
 pub enum Finished {
     /// A validation, dry run or import with its result.
     Run(Box<RunResult>),
+    /// An export: 1 when some streak could not be written as the server has it.
+    Exported(Box<ExportResult>),
+    /// An undo: 1 when some streak was refused or failed, 3 when the API stopped it.
+    Undone(Box<UndoResult>),
     /// A command with nothing to count (template, sandbox, `--help`).
     Done,
     /// Flags clap refused (it has printed why).
@@ -43,6 +47,12 @@ fn number(finished: &Finished) -> u8 {
             Ended::Done if result.tally.all_good() => OK,
             Ended::Done => ROWS_FAILED,
         },
+        Finished::Exported(e) if e.notes.is_empty() && e.skipped.is_empty() => OK,
+        Finished::Exported(_) => ROWS_FAILED,
+        Finished::Undone(u) if u.stopped.is_some() => API,
+        Finished::Undone(u) if u.interrupted => INTERRUPTED,
+        Finished::Undone(u) if u.all_good() => OK,
+        Finished::Undone(_) => ROWS_FAILED,
         Finished::Done => OK,
         Finished::BadFlags => INPUT,
         Finished::Failed(e) => match e {

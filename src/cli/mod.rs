@@ -6,6 +6,7 @@ mod api;
 mod args;
 mod bars;
 pub mod exit;
+mod lifecycle;
 mod present;
 mod sandbox;
 mod summary;
@@ -37,7 +38,7 @@ pub fn main() -> ExitCode {
             Ended::Journal(e) => eprintln!("error: {}", printable(&e.to_string())),
             Ended::Interrupted | Ended::Done => {}
         },
-        Finished::Done | Finished::BadFlags => {}
+        Finished::Exported(_) | Finished::Undone(_) | Finished::Done | Finished::BadFlags => {}
     }
     exit::code(&finished)
 }
@@ -57,12 +58,19 @@ fn parse() -> Result<Cli, Finished> {
             Finished::Done
         }
     })?;
-    if let (Command::Import(args), Some(("import", sub))) = (&mut cli.command, matches.subcommand())
-    {
-        args.api.from_env = args::CREDENTIAL_IDS
-            .into_iter()
-            .filter(|id| sub.value_source(id) == Some(clap::parser::ValueSource::EnvVariable))
-            .collect();
+    if let Some((_, sub)) = matches.subcommand() {
+        let api = match &mut cli.command {
+            Command::Import(args) | Command::Plan(args) => Some(&mut args.api),
+            Command::Export(args) => Some(&mut args.connect.api),
+            Command::Undo(args) => Some(&mut args.connect.api),
+            _ => None,
+        };
+        if let Some(api) = api {
+            api.from_env = args::CREDENTIAL_IDS
+                .into_iter()
+                .filter(|id| sub.value_source(id) == Some(clap::parser::ValueSource::EnvVariable))
+                .collect();
+        }
     }
     Ok(cli)
 }
@@ -75,6 +83,25 @@ fn dispatch(cli: Cli) -> Finished {
             validate(&args.sheet, Mode::DryRun)
         }
         Command::Import(args) => import(&args),
+        Command::Plan(args) if !args.can_preview() => Err(RunError::Input(crate::error::InputError::Usage(
+            "plan compares the sheet with the live streaks, so it needs an API: pass --sandbox, or set CAPILLARY_USERNAME and CAPILLARY_PASSWORD (or the OAuth key and secret) with --base-url/--cluster. To check the sheet offline, use validate.".into(),
+        ))),
+        Command::Plan(mut args) => {
+            args.dry_run = true;
+            import(&args)
+        }
+        Command::Export(args) => {
+            return match lifecycle::export(&args) {
+                Ok(r) => Finished::Exported(Box::new(r)),
+                Err(e) => Finished::Failed(e),
+            }
+        }
+        Command::Undo(args) => {
+            return match lifecycle::undo(&args) {
+                Ok(r) => Finished::Undone(Box::new(r)),
+                Err(e) => Finished::Failed(e),
+            }
+        }
         Command::Sandbox(args) => return done(sandbox::run(&args)),
         Command::Template(args) => return done(template::run(&args)),
     };

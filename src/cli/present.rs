@@ -103,11 +103,26 @@ fn lines(result: &RunResult) -> Vec<String> {
             lines.push("`import --update` applies the updates; conflicts are never changed by the tool (see the report for each field)".into());
         }
     }
+    for (row, name, what, changes) in &result.tally.differences {
+        // The terminal gets the gist; the reports hold every field in full.
+        let shown: Vec<String> = changes
+            .iter()
+            .take(3)
+            .map(|c| crate::template::truncate(&c.to_string(), 120))
+            .collect();
+        let more = changes.len().saturating_sub(3);
+        lines.push(format!(
+            "  row {row} {name:?} ({what}): {}{}",
+            shown.join("; "),
+            if more > 0 { format!("; and {more} more") } else { String::new() }
+        ));
+    }
     if let Some(live) = &result.live {
         if live.differs > 0 {
             lines.push(format!(
-                "{} differ from their live streaks in what can change: run import with --update to apply (the report lists each field)",
-                plural(live.differs, "row", "rows")
+                "{} from {} live streak in what can change: run import with --update to apply (the report lists each field)",
+                plural(live.differs, "row differs", "rows differ"),
+                if live.differs == 1 { "its" } else { "their" }
             ));
         }
         if live.updated > 0 {
@@ -119,8 +134,9 @@ fn lines(result: &RunResult) -> Vec<String> {
         }
         if live.conflict > 0 {
             lines.push(format!(
-                "{} conflict with their live streaks in fields fixed after creation: not changed (the report lists each field)",
-                plural(live.conflict, "row", "rows")
+                "{} with {} live streak in fields fixed after creation: not changed (the report lists each field; only delete and re-create can change them, losing members' progress)",
+                plural(live.conflict, "row conflicts", "rows conflict"),
+                if live.conflict == 1 { "its" } else { "their" }
             ));
         }
     }

@@ -44,6 +44,9 @@ pub fn render(
             "already done by an earlier run of this file",
         ),
         (c.existing, "already existing"),
+        (c.updated, "updated"),
+        (c.differs, "differ from their live streak (not updated)"),
+        (c.conflict, "in conflict with their live streak"),
         (c.failed, "failed"),
         (c.not_sent, "not sent"),
     ] {

@@ -136,6 +136,8 @@ pub struct Tally {
     pub period_rows_invalid: u64,
     pub errors: BTreeMap<Code, CodeTally>,
     pub warnings: BTreeMap<Code, CodeTally>,
+    /// The first rows that differ from their live streaks: (row, name, plan or status, changes).
+    pub differences: Vec<(u32, String, &'static str, Vec<crate::outcome::Change>)>,
 }
 
 /// How many examples of each code the summary shows.
@@ -165,6 +167,10 @@ impl Tally {
             }
         } else if o.status == Status::Invalid {
             self.period_rows_invalid += 1;
+        }
+        if !o.changes.is_empty() && self.differences.len() < EXAMPLES_PER_CODE * 2 {
+            let what = o.plan.map_or(o.status.as_str(), |p| p.as_str());
+            self.differences.push((o.row, o.name.clone(), what, o.changes.clone()));
         }
         for (list, map) in [
             (&o.errors, &mut self.errors),

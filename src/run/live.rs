@@ -195,6 +195,8 @@ pub(super) async fn reconcile(
                 Some(apply) => {
                     let sent = update(&client, apply, row, id, target_id, &body, &changes, cancel).await;
                     row.changes = changes;
+                    // Changed by this run, whatever an earlier one did with the row.
+                    row.done_earlier = false;
                     match sent {
                         Ok(n) => {
                             counts.sent += n;

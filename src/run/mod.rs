@@ -6,11 +6,13 @@
 
 mod connect;
 mod error;
+mod export;
 mod live;
 mod payloads;
 pub(crate) mod pipeline;
 mod prepare;
 mod preview;
+mod undo;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,8 +26,10 @@ pub use connect::{cluster_url, parse_base_url, ClientOptions, SandboxInfo, Targe
 pub use error::RunError;
 pub use pipeline::{validate_file, ReadOptions, Sink};
 pub use prepare::parse_time_zone;
+pub use export::{export, periods_path, ExportOptions, ExportResult};
 pub use live::LiveCounts;
 pub use preview::PlanCounts;
+pub use undo::{undo, UndoCounts, UndoOptions, UndoOutcome, UndoResult, UndoRow};
 
 use crate::outcome::{RowOutcome, Status};
 use crate::post::journal::Journal;

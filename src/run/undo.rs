@@ -1,0 +1,272 @@
+//! `undo RUN`: deletes the streaks one import created — and only those. RUN is that import's
+//! JSON report, or its input file (whose journal holds the run). Each id is read first and
+//! deleted only while it still carries the name the run created; each delete is journaled
+//! (intent, outcome) in an undo journal of its own, so an undo resumes after a kill and a second
+//! undo deletes nothing more. Rows the run found `existing`, or updated, are never touched.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::{connect, ApiOptions, RunError, SandboxInfo};
+use crate::error::InputError;
+use crate::post::api::{Changed, Halt, LiveError, Stop};
+use crate::post::journal::{ChangeEntry, Journal};
+use crate::progress::Progress;
+use crate::report::landing::{Landed, Records, Staged, Target};
+use crate::report::ApiBlock;
+
+#[derive(Debug, Clone)]
+pub struct UndoOptions {
+    /// The import's JSON report, or its input file.
+    pub source: PathBuf,
+    pub dry_run: bool,
+    pub state_dir: PathBuf,
+    /// Where the undo's JSON report goes (default `<source stem>.undo.json` beside the source).
+    pub report: Option<PathBuf>,
+}
+
+/// What became of one streak the run created.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "outcome", content = "detail")]
+pub enum UndoOutcome {
+    Deleted,
+    /// `--dry-run`: it would be deleted.
+    WouldDelete,
+    /// Deleted by an earlier undo of the same run.
+    DeletedEarlier,
+    /// No streak has the id any more.
+    AlreadyGone,
+    /// Not deleted, and why (the id now carries another name).
+    Refused(String),
+    Failed(String),
+    /// The undo stopped before this one.
+    NotDone,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UndoRow {
+    pub row: u32,
+    pub name: String,
+    pub target_group_id: i64,
+    #[serde(flatten)]
+    pub outcome: UndoOutcome,
+}
+
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct UndoCounts {
+    pub deleted: u64,
+    pub would_delete: u64,
+    pub deleted_earlier: u64,
+    pub already_gone: u64,
+    pub refused: u64,
+    pub failed: u64,
+    pub not_done: u64,
+}
+
+#[derive(Debug)]
+pub struct UndoResult {
+    pub rows: Vec<UndoRow>,
+    pub counts: UndoCounts,
+    pub report: Option<Landed>,
+    pub journal: Option<PathBuf>,
+    pub api: ApiBlock,
+    pub sandbox: Option<SandboxInfo>,
+    pub stopped: Option<Stop>,
+    pub interrupted: bool,
+}
+
+impl UndoResult {
+    pub fn all_good(&self) -> bool {
+        let c = &self.counts;
+        self.stopped.is_none() && !self.interrupted && c.refused == 0 && c.failed == 0 && c.not_done == 0
+    }
+}
+
+/// The streaks a run created: (row, name, id), and the input's sha256 that keys the undo.
+fn created_by(source: &Path, state_dir: &Path) -> Result<(String, Vec<(u32, String, i64)>), RunError> {
+    let unreadable = |why: String| {
+        InputError::Usage(format!(
+            "{}: {why}. Pass the import's JSON report (<input>.report.json) or the input file it imported.",
+            source.display()
+        ))
+    };
+    crate::sheet::check_file(source)?;
+    let is_json = source
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    if is_json {
+        let text = std::fs::read_to_string(source).map_err(|e| unreadable(e.to_string()))?;
+        let report: Value = serde_json::from_str(&text).map_err(|e| unreadable(format!("not a JSON report ({e})")))?;
+        let sha = report
+            .pointer("/input/sha256")
+            .and_then(Value::as_str)
+            .ok_or_else(|| unreadable("not a streak-import report (no input.sha256)".into()))?
+            .to_string();
+        let rows = report
+            .get("rows")
+            .and_then(Value::as_array)
+            .ok_or_else(|| unreadable("not a streak-import report (no rows)".into()))?;
+        let created = rows
+            .iter()
+            .filter(|r| r.get("status").and_then(Value::as_str) == Some("created"))
+            .filter_map(|r| {
+                Some((
+                    r.get("row")?.as_u64()? as u32,
+                    r.get("name")?.as_str()?.to_string(),
+                    r.get("target_group_id")?.as_i64()?,
+                ))
+            })
+            .collect();
+        return Ok((sha, created));
+    }
+    let sha = crate::input_hash::sha256_file(source).map_err(|e| unreadable(e.to_string()))?;
+    if !crate::post::journal::path_for(state_dir, &sha).exists() {
+        return Err(unreadable(format!(
+            "no import of this file is recorded under the state dir {} (pass the same --state-dir as the import, or its JSON report)",
+            state_dir.display()
+        ))
+        .into());
+    }
+    // Held while the undo runs: no import of the same file can run meanwhile.
+    let (_journal, previous) = Journal::open(state_dir, &sha, false)?;
+    Ok((sha, previous.created()))
+}
+
+pub async fn undo(
+    options: &UndoOptions,
+    api: &ApiOptions,
+    progress: Arc<dyn Progress>,
+    interrupt: CancellationToken,
+) -> Result<UndoResult, RunError> {
+    let (sha, created) = created_by(&options.source, &options.state_dir)?;
+    let report_path = options.report.clone().unwrap_or_else(|| {
+        let stem = options.source.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        options.source.with_file_name(format!("{stem}.undo.json"))
+    });
+    let target = Target { path: report_path, default: options.report.is_none() };
+    crate::report::landing::check_targets(
+        std::slice::from_ref(&target),
+        &[crate::report::landing::Protected { path: &options.source, what: "the run to undo" }],
+    )?;
+    let (staged, file) = Staged::create(&target)?;
+    let (journal, previous) = Journal::open(&options.state_dir, &format!("undo-{sha}"), false)?;
+    let journal_path = journal.path().to_path_buf();
+    let mut journal = Some(journal).filter(|_| !options.dry_run);
+    let connection = connect::connect(&api.target, &api.client).await?;
+    let client = connection.client.clone();
+    let phase = progress.phase(if options.dry_run { "checking" } else { "deleting" }, Some(created.len() as u64));
+    let mut rows = Vec::new();
+    let mut stopped = None;
+    for (row, name, id) in created {
+        let outcome = if stopped.is_some() || interrupt.is_cancelled() {
+            UndoOutcome::NotDone
+        } else if previous.change_result(id, "delete") == Some("done") {
+            UndoOutcome::DeletedEarlier
+        } else {
+            match one(&client, journal.as_mut(), row, &name, id, api.client.timeout, &interrupt).await {
+                Ok(o) => o,
+                Err(Some(stop)) => {
+                    stopped = Some(stop);
+                    UndoOutcome::NotDone
+                }
+                Err(None) => UndoOutcome::NotDone,
+            }
+        };
+        phase.inc(1);
+        rows.push(UndoRow { row, name, target_group_id: id, outcome });
+    }
+    let mut counts = UndoCounts::default();
+    for r in &rows {
+        match r.outcome {
+            UndoOutcome::Deleted => counts.deleted += 1,
+            UndoOutcome::WouldDelete => counts.would_delete += 1,
+            UndoOutcome::DeletedEarlier => counts.deleted_earlier += 1,
+            UndoOutcome::AlreadyGone => counts.already_gone += 1,
+            UndoOutcome::Refused(_) => counts.refused += 1,
+            UndoOutcome::Failed(_) => counts.failed += 1,
+            UndoOutcome::NotDone => counts.not_done += 1,
+        }
+    }
+    phase.finish(&format!("{} deleted, {} already gone, {} refused", counts.deleted + counts.deleted_earlier, counts.already_gone, counts.refused));
+    let api_block = connection.api_block();
+    let sandbox = connection.sandbox_info.clone();
+    connection.close().await;
+    let report = serde_json::json!({
+        "undo": { "source": options.source.display().to_string(), "input_sha256": sha, "dry_run": options.dry_run },
+        "api": api_block,
+        "summary": counts,
+        "rows": rows,
+    });
+    serde_json::to_writer_pretty(std::io::BufWriter::new(file), &report)
+        .map_err(|e| InputError::ReportWrite { path: target.path.clone(), source: e.into() })?;
+    let mut records = Records::load(&options.state_dir);
+    let landed = staged.land(&mut records)?;
+    records.save()?;
+    Ok(UndoResult {
+        rows,
+        counts,
+        report: Some(landed),
+        journal: (!options.dry_run).then_some(journal_path),
+        api: api_block,
+        sandbox,
+        stopped,
+        interrupted: interrupt.is_cancelled(),
+    })
+}
+
+/// One streak: read it, check its name, delete it (journaled). `Err(Some)`: the run stops.
+async fn one(
+    client: &crate::post::api::Client,
+    journal: Option<&mut Journal>,
+    row: u32,
+    name: &str,
+    id: i64,
+    timeout: std::time::Duration,
+    cancel: &CancellationToken,
+) -> Result<UndoOutcome, Option<Stop>> {
+    let halt = |e: LiveError| match e {
+        LiveError::Halt(Halt::Stop(s)) => Err(Some(s)),
+        LiveError::Halt(_) => Err(None),
+        LiveError::Failed(d) => Ok(UndoOutcome::Failed(d)),
+    };
+    let live = match client.group(id, cancel).await {
+        Ok(Some(g)) => g,
+        Ok(None) => return Ok(UndoOutcome::AlreadyGone),
+        Err(e) => return halt(e),
+    };
+    let now_named = live.get("name").and_then(Value::as_str).unwrap_or_default();
+    if now_named != name {
+        return Ok(UndoOutcome::Refused(format!(
+            "streak {id} now carries the name {now_named:?}, not {name:?} as the run created it: not deleted"
+        )));
+    }
+    let Some(journal) = journal else {
+        return Ok(UndoOutcome::WouldDelete);
+    };
+    let record = |j: &mut Journal, e: &ChangeEntry| j.append_change(e).map_err(|e| UndoOutcome::Failed(e.to_string()));
+    if let Err(o) = record(journal, &ChangeEntry::intent(row, name, id, "delete", timeout)) {
+        return Ok(o);
+    }
+    let (outcome, result) = match client.delete_group(id, cancel).await {
+        Ok(Changed::Done) => (UndoOutcome::Deleted, "done"),
+        Ok(Changed::NotFound) => (UndoOutcome::AlreadyGone, "gone"),
+        Ok(Changed::Refused { status, errors }) => {
+            let why = errors.iter().map(|e| format!("{} ({})", e.message, e.code)).collect::<Vec<_>>().join("; ");
+            (UndoOutcome::Failed(format!("HTTP {status}: {why}")), "refused")
+        }
+        Err(e) => return halt(e),
+    };
+    let _ = record(journal, &ChangeEntry::Changed {
+        row,
+        name: name.to_string(),
+        id,
+        part: "delete".into(),
+        result: result.into(),
+        detail: None,
+    });
+    Ok(outcome)
+}
