@@ -721,7 +721,15 @@ const NOUNS: &[&str] = &[
     "Club",
     "Sprint",
 ];
-const ACCENTED: &[&str] = &["Été", "Noël", "Crème brûlée", "Fête", "Ñandú", "Øresund", "Straße"];
+const ACCENTED: &[&str] = &[
+    "Été",
+    "Noël",
+    "Crème brûlée",
+    "Fête",
+    "Ñandú",
+    "Øresund",
+    "Straße",
+];
 const REGIONS: &[&str] = &[
     "North", "South", "East", "West", "Central", "Metro", "Online",
 ];

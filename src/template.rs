@@ -148,12 +148,20 @@ fn write_error(path: &Path, detail: impl std::fmt::Display) -> InputError {
 
 /// Writes the CSV template: the header (the keys of [`COLUMNS`]) and `rows`, each in table order.
 pub fn write_csv(path: &Path, rows: &[Vec<Value>]) -> Result<(), InputError> {
-    write_table(path, &COLUMNS.iter().map(|c| c.key).collect::<Vec<_>>(), rows)
+    write_table(
+        path,
+        &COLUMNS.iter().map(|c| c.key).collect::<Vec<_>>(),
+        rows,
+    )
 }
 
 /// Writes a periods CSV (`--periods FILE`): the keys of [`PERIOD_COLUMNS`] and `rows`.
 pub fn write_periods_csv(path: &Path, rows: &[Vec<Value>]) -> Result<(), InputError> {
-    write_table(path, &PERIOD_COLUMNS.iter().map(|c| c.key).collect::<Vec<_>>(), rows)
+    write_table(
+        path,
+        &PERIOD_COLUMNS.iter().map(|c| c.key).collect::<Vec<_>>(),
+        rows,
+    )
 }
 
 fn write_table(path: &Path, keys: &[&str], rows: &[Vec<Value>]) -> Result<(), InputError> {

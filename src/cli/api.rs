@@ -36,7 +36,11 @@ pub fn can_connect(sandbox: bool, api: &ApiArgs) -> bool {
 }
 
 /// Where and how a command talks to the API (`--sandbox` keeps its state in `state_dir`).
-pub fn api_options(sandbox: bool, api: &ApiArgs, state_dir: &std::path::Path) -> Result<ApiOptions, InputError> {
+pub fn api_options(
+    sandbox: bool,
+    api: &ApiArgs,
+    state_dir: &std::path::Path,
+) -> Result<ApiOptions, InputError> {
     {
         let target = if sandbox {
             if std::env::var_os(BASE_URL_ENV).is_some() {

@@ -134,7 +134,7 @@ pub struct ImportArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
     /// The file to write: .xlsx (with a periods sheet) or .csv (periods beside it in
-    /// <stem>.periods.csv). Never an existing file.
+    /// <stem>-periods.csv). Never an existing file.
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
     /// Only streaks whose name contains this text (ignoring case).

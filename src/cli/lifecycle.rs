@@ -8,7 +8,9 @@ use super::api::api_options;
 use super::args::{ConnectArgs, ExportArgs, UndoArgs};
 use super::{on_ctrl_c, Bars};
 use crate::progress::Progress;
-use crate::run::{self, ExportOptions, ExportResult, RunError, UndoOptions, UndoOutcome, UndoResult};
+use crate::run::{
+    self, ExportOptions, ExportResult, RunError, UndoOptions, UndoOutcome, UndoResult,
+};
 use crate::text::{plural, printable};
 
 fn runtime() -> Result<tokio::runtime::Runtime, RunError> {
@@ -67,7 +69,11 @@ pub fn export(args: &ExportArgs) -> Result<ExportResult, RunError> {
         plural(result.streaks, "streak", "streaks"),
         result.path.display(),
         match (&result.periods_path, result.period_rows) {
-            (Some(p), n) => format!(" (their {} in {})", plural(n, "period", "periods"), p.display()),
+            (Some(p), n) => format!(
+                " (their {} in {})",
+                plural(n, "period", "periods"),
+                p.display()
+            ),
             (None, 0) => String::new(),
             (None, n) => format!(" ({} on its periods sheet)", plural(n, "period", "periods")),
         }
@@ -124,23 +130,45 @@ pub fn undo(args: &UndoArgs) -> Result<UndoResult, RunError> {
             UndoOutcome::Failed(why) => format!("failed: {why}"),
             UndoOutcome::NotDone => "not done: the undo stopped first".to_string(),
         };
-        println!("  row {} {:?} (id {}): {}", r.row, printable(&r.name), r.target_group_id, printable(&what));
+        println!(
+            "  row {} {:?} (id {}): {}",
+            r.row,
+            printable(&r.name),
+            r.target_group_id,
+            printable(&what)
+        );
     }
     let c = &result.counts;
-    let of = plural(result.rows.len() as u64, "streak the run created", "streaks the run created");
-    let rest = format!("{} already gone, {} refused, {} failed", c.already_gone, c.refused, c.failed);
+    let of = plural(
+        result.rows.len() as u64,
+        "streak the run created",
+        "streaks the run created",
+    );
+    let rest = format!(
+        "{} already gone, {} refused, {} failed",
+        c.already_gone, c.refused, c.failed
+    );
     if args.dry_run {
-        println!("undo dry run, nothing deleted: would delete {} of the {of}; {rest}", c.would_delete);
+        println!(
+            "undo dry run, nothing deleted: would delete {} of the {of}; {rest}",
+            c.would_delete
+        );
     } else {
         let earlier = if c.deleted_earlier > 0 {
             format!(" ({} by an earlier undo)", c.deleted_earlier)
         } else {
             String::new()
         };
-        println!("deleted {} of the {of}{earlier}; {rest}", c.deleted + c.deleted_earlier);
+        println!(
+            "deleted {} of the {of}{earlier}; {rest}",
+            c.deleted + c.deleted_earlier
+        );
     }
     if c.not_done > 0 {
-        println!("{} not done: the undo stopped first; run the same command again to go on", c.not_done);
+        println!(
+            "{} not done: the undo stopped first; run the same command again to go on",
+            c.not_done
+        );
     }
     if let Some(l) = &result.report {
         println!("report: {}", l.path.display());

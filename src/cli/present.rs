@@ -114,7 +114,11 @@ fn lines(result: &RunResult) -> Vec<String> {
         lines.push(format!(
             "  row {row} {name:?} ({what}): {}{}",
             shown.join("; "),
-            if more > 0 { format!("; and {more} more") } else { String::new() }
+            if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            }
         ));
     }
     if let Some(live) = &result.live {

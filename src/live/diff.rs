@@ -56,7 +56,9 @@ fn text(v: &Option<String>) -> String {
 }
 
 fn shown<T: std::fmt::Display>(v: &Option<T>) -> String {
-    v.as_ref().map(T::to_string).unwrap_or_else(|| "(none)".into())
+    v.as_ref()
+        .map(T::to_string)
+        .unwrap_or_else(|| "(none)".into())
 }
 
 /// Every difference, in body order.
@@ -65,39 +67,79 @@ pub fn compare(sheet: &TargetGroup, live: &TargetGroup, by_id: bool) -> Vec<Chan
     if by_id {
         d.field("name", live.name.clone(), sheet.name.clone(), true);
     }
-    d.field("description", text(&live.description), text(&sheet.description), false);
-    d.field("active", live.active.to_string(), sheet.active.to_string(), false);
+    d.field(
+        "description",
+        text(&live.description),
+        text(&sheet.description),
+        false,
+    );
+    d.field(
+        "active",
+        live.active.to_string(),
+        sheet.active.to_string(),
+        false,
+    );
     d.field(
         "preferredTillId",
         shown(&live.preferred_till_id),
         shown(&sheet.preferred_till_id),
         false,
     );
-    d.field("trackingType", live.tracking_type.clone(), sheet.tracking_type.clone(), false);
+    d.field(
+        "trackingType",
+        live.tracking_type.clone(),
+        sheet.tracking_type.clone(),
+        false,
+    );
     d.field(
         "targetEvaluationType",
         live.target_evaluation_type.clone(),
         sheet.target_evaluation_type.clone(),
         false,
     );
-    d.field("frequencyType", live.frequency_type.clone(), sheet.frequency_type.clone(), false);
-    d.field("frequency", live.frequency.to_string(), sheet.frequency.to_string(), false);
+    d.field(
+        "frequencyType",
+        live.frequency_type.clone(),
+        sheet.frequency_type.clone(),
+        false,
+    );
+    d.field(
+        "frequency",
+        live.frequency.to_string(),
+        sheet.frequency.to_string(),
+        false,
+    );
     d.field(
         "recurringCycles",
         live.recurring_cycles.to_string(),
         sheet.recurring_cycles.to_string(),
         false,
     );
-    d.field("totalPeriods", live.total_periods.to_string(), sheet.total_periods.to_string(), false);
-    d.field("userCreated", live.user_created.to_string(), sheet.user_created.to_string(), false);
-    d.field("timeZoneName", shown(&live.time_zone_name), shown(&sheet.time_zone_name), false);
-    d.field("periods", periods(&live.periods), periods(&sheet.periods), false);
     d.field(
-        "streaks",
-        levels(live),
-        levels(sheet),
+        "totalPeriods",
+        live.total_periods.to_string(),
+        sheet.total_periods.to_string(),
         false,
     );
+    d.field(
+        "userCreated",
+        live.user_created.to_string(),
+        sheet.user_created.to_string(),
+        false,
+    );
+    d.field(
+        "timeZoneName",
+        shown(&live.time_zone_name),
+        shown(&sheet.time_zone_name),
+        false,
+    );
+    d.field(
+        "periods",
+        periods(&live.periods),
+        periods(&sheet.periods),
+        false,
+    );
+    d.field("streaks", levels(live), levels(sheet), false);
     if live.targets.len() != sheet.targets.len() {
         d.field(
             "targets",
@@ -107,31 +149,72 @@ pub fn compare(sheet: &TargetGroup, live: &TargetGroup, by_id: bool) -> Vec<Chan
         );
     }
     for (k, (l, s)) in live.targets.iter().zip(&sheet.targets).enumerate() {
-        target(&mut d, k, l, s);
+        target(&mut d, k, (l, &live.name), (s, &sheet.name));
     }
     d.0
 }
 
-fn target(d: &mut Diff, k: usize, l: &Target, s: &Target) {
+/// Compares target `k`; each side comes with its group's name. A sheet target named after its
+/// group (a blank `target_name`) follows the group: its name is not compared, so a name matched
+/// in another case, or a rename (which the API applies to the group alone), is no change of
+/// the target.
+fn target(d: &mut Diff, k: usize, (l, _): (&Target, &str), (s, s_group): (&Target, &str)) {
     let f = |name: &str| format!("targets[{k}].{name}");
-    d.field(&f("name"), l.name.clone(), s.name.clone(), false);
-    d.field(&f("targetEntity"), l.target_entity.clone(), s.target_entity.clone(), false);
-    d.field(&f("targetType"), l.target_type.clone(), s.target_type.clone(), false);
-    d.field(&f("eventName"), shown(&l.event_name), shown(&s.event_name), false);
-    d.field(&f("enrolmentMethod"), l.enrolment_method.clone(), s.enrolment_method.clone(), false);
+    if s.name != s_group {
+        d.field(&f("name"), l.name.clone(), s.name.clone(), false);
+    }
+    d.field(
+        &f("targetEntity"),
+        l.target_entity.clone(),
+        s.target_entity.clone(),
+        false,
+    );
+    d.field(
+        &f("targetType"),
+        l.target_type.clone(),
+        s.target_type.clone(),
+        false,
+    );
+    d.field(
+        &f("eventName"),
+        shown(&l.event_name),
+        shown(&s.event_name),
+        false,
+    );
+    d.field(
+        &f("enrolmentMethod"),
+        l.enrolment_method.clone(),
+        s.enrolment_method.clone(),
+        false,
+    );
     d.field(
         &f("extendedFieldInfo"),
         json_text(&l.extended_field_info),
         json_text(&s.extended_field_info),
         false,
     );
-    d.field(&f("expression"), l.expression.clone(), s.expression.clone(), true);
+    d.field(
+        &f("expression"),
+        l.expression.clone(),
+        s.expression.clone(),
+        true,
+    );
     // The same JSON written with other spacing or key order is the same expression.
     let (lj, sj) = (json_of(&l.expression_json), json_of(&s.expression_json));
     if lj != sj {
-        d.field(&f("expressionJson"), l.expression_json.clone(), s.expression_json.clone(), true);
+        d.field(
+            &f("expressionJson"),
+            l.expression_json.clone(),
+            s.expression_json.clone(),
+            true,
+        );
     }
-    d.field(&f("filters"), filters(&l.filters), filters(&s.filters), true);
+    d.field(
+        &f("filters"),
+        filters(&l.filters),
+        filters(&s.filters),
+        true,
+    );
     d.field(&f("defaultValues"), values(l), values(s), true);
 }
 
@@ -150,8 +233,14 @@ fn periods(list: &[Period]) -> String {
     let shown: Vec<String> = list
         .iter()
         .map(|p| {
-            let start = p.start_date.strip_suffix("T00:00:00.000").unwrap_or(&p.start_date);
-            let end = p.end_date.strip_suffix("T23:59:59.999").unwrap_or(&p.end_date);
+            let start = p
+                .start_date
+                .strip_suffix("T00:00:00.000")
+                .unwrap_or(&p.start_date);
+            let end = p
+                .end_date
+                .strip_suffix("T23:59:59.999")
+                .unwrap_or(&p.end_date);
             let mut s = format!("{} {start}…{end}", p.ref_code);
             if !p.active {
                 s.push_str(" (inactive)");
@@ -165,13 +254,22 @@ fn periods(list: &[Period]) -> String {
     format!("{} periods: {}", list.len(), shown.join(", "))
 }
 
+/// The streak levels: their counts, and each name unless it is `<group name>_k` (what an
+/// import names them), so a rename of the group is not a change of its levels.
 fn levels(g: &TargetGroup) -> String {
     if g.streaks.is_empty() {
         return "(none)".into();
     }
     g.streaks
         .iter()
-        .map(|l| format!("{}={}", l.name, l.target_count_of_sequence))
+        .enumerate()
+        .map(|(k, l)| {
+            if l.name == format!("{}_{}", g.name, k + 1) {
+                l.target_count_of_sequence.to_string()
+            } else {
+                format!("{}={}", l.name, l.target_count_of_sequence)
+            }
+        })
         .collect::<Vec<_>>()
         .join(";")
 }

@@ -11,8 +11,8 @@ use crate::check::periods;
 use crate::columns::{Col, PCol, COLUMNS, COLUMN_COUNT, PERIOD_COLUMNS};
 use crate::live::diff::number;
 use crate::payload::{Period, TargetGroup};
-use crate::template::typed_value;
 use crate::sheet;
+use crate::template::typed_value;
 
 /// One streak as sheet rows.
 #[derive(Debug, Clone)]
@@ -64,7 +64,9 @@ pub fn to_sheet(group: &Value) -> Result<Exported, String> {
     set(Col::TimeZone, g.time_zone_name.clone().unwrap_or_default());
     set(
         Col::PreferredTillId,
-        g.preferred_till_id.map(|t| t.to_string()).unwrap_or_default(),
+        g.preferred_till_id
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
     );
     set(Col::UserCreated, bool_text(g.user_created));
     set(Col::TargetGroupId, id.to_string());
@@ -81,21 +83,38 @@ pub fn to_sheet(group: &Value) -> Result<Exported, String> {
         set(Col::TargetEntity, t.target_entity.clone());
         set(Col::TargetType, t.target_type.clone());
         set(Col::EnrolmentMethod, t.enrolment_method.clone());
-        let values: Vec<String> = t.default_values.iter().map(|d| number(d.default_value)).collect();
+        let values: Vec<String> = t
+            .default_values
+            .iter()
+            .map(|d| number(d.default_value))
+            .collect();
         let all_same = values.windows(2).all(|w| w[0] == w[1]);
         set(
             Col::DefaultValue,
-            if all_same { values.first().cloned().unwrap_or_default() } else { values.join(";") },
+            if all_same {
+                values.first().cloned().unwrap_or_default()
+            } else {
+                values.join(";")
+            },
         );
         set(Col::Expression, t.expression.clone());
         set(Col::ExpressionJson, t.expression_json.clone());
         set(Col::EventName, t.event_name.clone().unwrap_or_default());
         if let Some(x) = &t.extended_field_info {
-            set(Col::AlternateCurrencyId, x.alternate_currency_identifier.clone().unwrap_or_default());
-            set(Col::ProgramId, x.program_id.map(|p| p.to_string()).unwrap_or_default());
+            set(
+                Col::AlternateCurrencyId,
+                x.alternate_currency_identifier.clone().unwrap_or_default(),
+            );
+            set(
+                Col::ProgramId,
+                x.program_id.map(|p| p.to_string()).unwrap_or_default(),
+            );
             set(Col::AttributeName, x.name.clone().unwrap_or_default());
             if x.name.is_some() {
-                set(Col::AggregateFunction, x.aggregate_function.clone().unwrap_or_default());
+                set(
+                    Col::AggregateFunction,
+                    x.aggregate_function.clone().unwrap_or_default(),
+                );
             }
         }
         for f in &t.filters {
@@ -166,8 +185,19 @@ fn generated(g: &TargetGroup, start: Option<NaiveDate>) -> bool {
     let specs = periods::generate(&g.frequency_type, g.frequency, start, g.total_periods);
     let wire = periods::to_wire(&specs, chrono::NaiveDateTime::MIN);
     let same = |a: &Period, b: &Period| {
-        (&a.ref_code, &a.start_date, &a.end_date, a.active, &a.description)
-            == (&b.ref_code, &b.start_date, &b.end_date, b.active, &b.description)
+        (
+            &a.ref_code,
+            &a.start_date,
+            &a.end_date,
+            a.active,
+            &a.description,
+        ) == (
+            &b.ref_code,
+            &b.start_date,
+            &b.end_date,
+            b.active,
+            &b.description,
+        )
     };
     wire.len() == g.periods.len() && wire.iter().zip(&g.periods).all(|(a, b)| same(a, b))
 }
@@ -184,8 +214,12 @@ fn period_rows(g: &TargetGroup) -> Vec<Vec<sheet::Value>> {
                 .map(|c| {
                     let text = match c.col {
                         PCol::StreakName => g.name.clone(),
-                        PCol::StartDate => day(&p.start_date).map(|d| d.to_string()).unwrap_or_default(),
-                        PCol::EndDate => day(&p.end_date).map(|d| d.to_string()).unwrap_or_default(),
+                        PCol::StartDate => day(&p.start_date)
+                            .map(|d| d.to_string())
+                            .unwrap_or_default(),
+                        PCol::EndDate => {
+                            day(&p.end_date).map(|d| d.to_string()).unwrap_or_default()
+                        }
                         PCol::RefCode => p.ref_code.clone(),
                         PCol::DefaultValue => values
                             .and_then(|v| v.get(k))

@@ -165,7 +165,9 @@ impl Previous {
                 let until = UNIX_EPOCH + Duration::from_millis(at_ms.saturating_add(timeout_ms));
                 self.open_change.insert((id, part), until);
             }
-            ChangeEntry::Changed { id, part, result, .. } => {
+            ChangeEntry::Changed {
+                id, part, result, ..
+            } => {
                 self.open_change.remove(&(id, part.clone()));
                 self.changed.insert((id, part), result);
             }
@@ -180,7 +182,9 @@ impl Previous {
 
     /// What an earlier run recorded of a change to streak `id` (`done`, `gone`, `refused`).
     pub fn change_result(&self, id: i64, part: &str) -> Option<&str> {
-        self.changed.get(&(id, part.to_string())).map(String::as_str)
+        self.changed
+            .get(&(id, part.to_string()))
+            .map(String::as_str)
     }
 
     /// Whether an earlier run updated streak `id` (a part done).

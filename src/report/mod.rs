@@ -170,7 +170,8 @@ impl Tally {
         }
         if !o.changes.is_empty() && self.differences.len() < EXAMPLES_PER_CODE * 2 {
             let what = o.plan.map_or(o.status.as_str(), |p| p.as_str());
-            self.differences.push((o.row, o.name.clone(), what, o.changes.clone()));
+            self.differences
+                .push((o.row, o.name.clone(), what, o.changes.clone()));
         }
         for (list, map) in [
             (&o.errors, &mut self.errors),

@@ -685,10 +685,14 @@ fn row_message(o: &RowOutcome) -> String {
         0 => a.message.clone(),
         code => format!("API {code}: {}", a.message),
     }));
-    parts.extend(o.live_lines().into_iter().map(|(field, code, message)| match code {
-        "plan" => format!("plan: {message}"),
-        _ => format!("{field} ({code}): {message}"),
-    }));
+    parts.extend(
+        o.live_lines()
+            .into_iter()
+            .map(|(field, code, message)| match code {
+                "plan" => format!("plan: {message}"),
+                _ => format!("{field} ({code}): {message}"),
+            }),
+    );
     parts.extend(o.note.clone());
     parts.join("; ")
 }

@@ -1,6 +1,6 @@
 //! `export`: the org's streaks, read page by page, written in the template's own form — the
 //! `streaks` sheet with `target_group_id`, and the `periods` sheet for streaks whose periods
-//! are not the generated ones (beside a CSV, `<stem>.periods.csv`). Then the file is read back
+//! are not the generated ones (beside a CSV, `<stem>-periods.csv`, where an import finds it). Then the file is read back
 //! with the importer's own validation and each body compared with its live streak, so whatever
 //! the template cannot express is said per streak, never dropped silently.
 
@@ -15,8 +15,8 @@ use super::pipeline::validate_file;
 use super::prepare::Prepared;
 use super::{ApiOptions, Mode, RunError, SandboxInfo, SheetOptions};
 use crate::error::InputError;
-use crate::live::export::{group_id, to_sheet, Exported};
 use crate::live::diff::compare;
+use crate::live::export::{group_id, to_sheet, Exported};
 use crate::outcome::{RowOutcome, Status};
 use crate::payload::TargetGroup;
 use crate::post::api::{Halt, LiveError};
@@ -55,8 +55,11 @@ pub struct ExportResult {
 
 /// The periods file beside a CSV export.
 pub fn periods_path(csv: &Path) -> PathBuf {
-    let stem = csv.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    csv.with_file_name(format!("{stem}.periods.csv"))
+    let stem = csv
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    csv.with_file_name(format!("{stem}-periods.csv"))
 }
 
 fn refuse_existing(path: &Path) -> Result<(), InputError> {
@@ -75,7 +78,12 @@ pub async fn export(
     progress: Arc<dyn Progress>,
     interrupt: CancellationToken,
 ) -> Result<ExportResult, RunError> {
-    let csv = match options.output.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase) {
+    let csv = match options
+        .output
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+    {
         Some(e) if e == "csv" => true,
         Some(e) if e == "xlsx" => false,
         _ => {
@@ -114,7 +122,12 @@ pub async fn export(
         .iter()
         .flat_map(|e| e.notes.iter().map(|n| (e.id, e.name.clone(), n.clone())))
         .collect();
-    notes.extend(read_back(options, periods_file.as_deref(), &exported, &live)?);
+    notes.extend(read_back(
+        options,
+        periods_file.as_deref(),
+        &exported,
+        &live,
+    )?);
     notes.sort();
     Ok(ExportResult {
         path: options.output.clone(),
@@ -140,7 +153,9 @@ async fn fetch(
     let halted = |e: LiveError| match e {
         LiveError::Halt(Halt::Stop(stop)) => RunError::Api(stop),
         LiveError::Halt(_) => RunError::Internal("the export was interrupted".into()),
-        LiveError::Failed(detail) => RunError::Internal(format!("listing the streaks failed: {detail}")),
+        LiveError::Failed(detail) => {
+            RunError::Internal(format!("listing the streaks failed: {detail}"))
+        }
     };
     let listing = progress.phase("listing streaks", None);
     let mut listed: Vec<Value> = Vec::new();
@@ -161,7 +176,9 @@ async fn fetch(
         .iter()
         .filter(|g| {
             let name = g.get("name").and_then(Value::as_str).unwrap_or_default();
-            wanted.as_ref().is_none_or(|w| name.to_lowercase().contains(w))
+            wanted
+                .as_ref()
+                .is_none_or(|w| name.to_lowercase().contains(w))
         })
         .filter_map(group_id)
         .collect();
@@ -209,7 +226,13 @@ fn write(
             ))
         })
     };
-    let temp = |p: &Path| p.with_file_name(format!(".{}.partial-{}", p.file_name().unwrap_or_default().to_string_lossy(), std::process::id()));
+    let temp = |p: &Path| {
+        p.with_file_name(format!(
+            ".{}.partial-{}",
+            p.file_name().unwrap_or_default().to_string_lossy(),
+            std::process::id()
+        ))
+    };
     match periods_file {
         None => {
             let t = temp(path).with_extension("xlsx");
@@ -246,26 +269,46 @@ fn read_back(
     };
     let prepared = Prepared::new(&sheet, Mode::DryRun)?;
     let mut rows: Vec<RowOutcome> = Vec::new();
-    validate_file(&sheet.file, &prepared.options, prepared.now, &crate::progress::Silent, &mut |o| {
-        rows.extend(o);
-        Ok(())
-    })?;
+    validate_file(
+        &sheet.file,
+        &prepared.options,
+        prepared.now,
+        &crate::progress::Silent,
+        &mut |o| {
+            rows.extend(o);
+            Ok(())
+        },
+    )?;
     let mut notes = Vec::new();
     for row in rows.iter().filter(|r| !r.is_period_row) {
-        let Some(e) = exported.iter().find(|e| e.name == row.name) else { continue };
+        let Some(e) = exported.iter().find(|e| e.name == row.name) else {
+            continue;
+        };
         if row.status == Status::Invalid {
-            let why: Vec<String> = row.errors.iter().map(|p| format!("{} {}: {}", p.cell, p.column, p.message)).collect();
-            notes.push((e.id, e.name.clone(), format!("an import of this row would be refused: {}", why.join("; "))));
+            let why: Vec<String> = row
+                .errors
+                .iter()
+                .map(|p| format!("{} {}: {}", p.cell, p.column, p.message))
+                .collect();
+            notes.push((
+                e.id,
+                e.name.clone(),
+                format!("an import of this row would be refused: {}", why.join("; ")),
+            ));
             continue;
         }
-        let (Some(body), Some(original)) = (&row.payload, live.iter().find(|g| g.name == row.name)) else {
+        let (Some(body), Some(original)) = (&row.payload, live.iter().find(|g| g.name == row.name))
+        else {
             continue;
         };
         for change in compare(body, original, options.with_ids) {
             notes.push((
                 e.id,
                 e.name.clone(),
-                format!("the sheet cannot hold {} as the server has it ({} → {} on import)", change.field, change.old, change.new),
+                format!(
+                    "the sheet cannot hold {} as the server has it ({} → {} on import)",
+                    change.field, change.old, change.new
+                ),
             ));
         }
     }

@@ -44,8 +44,11 @@ pub(super) async fn compare(
     let target_id = live
         .pointer("/targets/0/id")
         .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()));
-    let parsed: TargetGroup = serde_json::from_value(live)
-        .map_err(|e| LiveError::Failed(format!("streak {id} as the API gave it cannot be read ({e})")))?;
+    let parsed: TargetGroup = serde_json::from_value(live).map_err(|e| {
+        LiveError::Failed(format!(
+            "streak {id} as the API gave it cannot be read ({e})"
+        ))
+    })?;
     Ok(Compared::Live {
         verdict: verdict(body, &parsed, by_id),
         target_id,
@@ -69,7 +72,9 @@ pub(super) fn mark_plan(row: &mut RowOutcome, id: i64, compared: Compared) -> Pl
         Compared::Missing => {
             row.target_group_id = None;
             row.changes = vec![missing_change(id)];
-            row.note = Some("no streak has this target_group_id: clear it to create the streak anew".into());
+            row.note = Some(
+                "no streak has this target_group_id: clear it to create the streak anew".into(),
+            );
             Plan::Conflict
         }
         Compared::Live { verdict, .. } => match verdict {
@@ -90,6 +95,7 @@ pub(super) fn mark_plan(row: &mut RowOutcome, id: i64, compared: Compared) -> Pl
 }
 
 /// Where an import's changes are recorded.
+#[derive(Clone)]
 pub(super) struct Apply {
     pub journal: Arc<Mutex<Journal>>,
     pub timeout: Duration,
@@ -120,129 +126,241 @@ fn matched(row: &RowOutcome) -> Option<(i64, bool)> {
     }
 }
 
-/// Compares every matched row with its live streak; with `apply`, updates those that differ
-/// only in what can change. Rows end `existing` (unchanged), `differs`, `updated`, `conflict`
-/// or `failed`.
+/// How one row's comparison ended, for the counts and for stopping the run.
+#[derive(Default)]
+struct RowEnd {
+    sent: u64,
+    stop: Option<Stop>,
+    journal_error: Option<JournalError>,
+    /// Ctrl-C (or another row's stop) cut it short.
+    halted: bool,
+}
+
+/// What earlier runs left for a row's streak: until when a change may still be landing, and
+/// whether an update of it was recorded done.
+#[derive(Clone, Copy)]
+struct Earlier {
+    landing_until: Option<SystemTime>,
+    updated: bool,
+}
+
+/// Compares every matched row with its live streak, `concurrency` at a time; with `apply`,
+/// updates those that differ only in what can change. Rows end `existing` (unchanged),
+/// `differs`, `updated`, `conflict` or `failed`.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn reconcile(
     rows: &mut [RowOutcome],
     client: Arc<Client>,
     apply: Option<&Apply>,
     previous: &Previous,
+    concurrency: usize,
     cancel: &CancellationToken,
     progress: &dyn Progress,
 ) -> (LiveCounts, Option<Stop>, Option<JournalError>) {
-    let todo: Vec<usize> = (0..rows.len()).filter(|&i| matched(&rows[i]).is_some()).collect();
+    let todo: Vec<usize> = (0..rows.len())
+        .filter(|&i| matched(&rows[i]).is_some())
+        .collect();
+    let total = todo.len();
+    let mut todo = todo.into_iter();
     let mut counts = LiveCounts::default();
-    if todo.is_empty() {
+    if total == 0 {
         return (counts, None, None);
     }
-    let phase = progress.phase("comparing with live streaks", Some(todo.len() as u64));
-    for i in todo {
-        if cancel.is_cancelled() {
-            break;
-        }
-        let Some((id, by_id)) = matched(&rows[i]) else { continue };
-        let row = &mut rows[i];
-        row.target_group_id = Some(id);
-        if apply.is_some() {
-            wait_for_landing(previous, id, cancel).await;
-        }
-        let body = row.payload.take().map(|b| *b);
-        let Some(body) = body else { continue };
-        let compared = compare(&client, id, &body, by_id, cancel).await;
-        let outcome = match compared {
-            Err(LiveError::Halt(Halt::Stop(stop))) => return (counts, Some(stop), None),
-            Err(LiveError::Halt(_)) => break,
-            Err(LiveError::Failed(detail)) => {
-                fail(row, detail);
-                counts.failed += 1;
-                phase.inc(1);
+    let phase = progress.phase("comparing with live streaks", Some(total as u64));
+    let cancel = cancel.child_token();
+    let (mut stop, mut journal_error) = (None, None);
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        while !cancel.is_cancelled() && tasks.len() < concurrency.max(1) {
+            let Some(i) = todo.next() else { break };
+            let Some((id, by_id)) = matched(&rows[i]) else {
                 continue;
-            }
-            Ok(c) => c,
-        };
-        match outcome {
-            Compared::Missing => {
-                row.status = Status::Failed;
-                row.target_group_id = None;
-                row.changes = vec![missing_change(id)];
-                row.note = Some("no streak has this target_group_id: clear it to create the streak anew".into());
-                counts.failed += 1;
-            }
-            Compared::Live { verdict: Verdict::Unchanged, .. } => {
-                row.status = if previous.row_changed(id) { Status::Updated } else { Status::Existing };
-                if row.status == Status::Updated {
-                    row.done_earlier = true;
-                    row.note = Some("updated by an earlier run of this file".into());
-                    counts.updated += 1;
-                } else {
-                    counts.unchanged += 1;
-                }
-            }
-            Compared::Live { verdict: Verdict::Conflict(changes), .. } => {
-                row.status = Status::Conflict;
-                row.changes = changes;
-                row.note = Some(CONFLICT_NOTE.into());
-                counts.conflict += 1;
-            }
-            Compared::Live { verdict: Verdict::Update(changes), target_id } => match apply {
-                None => {
-                    row.status = Status::Differs;
-                    row.changes = changes;
-                    row.note = Some("run import with --update to apply these changes".into());
-                    counts.differs += 1;
-                }
-                Some(apply) => {
-                    let sent = update(&client, apply, row, id, target_id, &body, &changes, cancel).await;
-                    row.changes = changes;
-                    // Changed by this run, whatever an earlier one did with the row.
-                    row.done_earlier = false;
-                    match sent {
-                        Ok(n) => {
-                            counts.sent += n;
-                            counts.updated += 1;
-                        }
-                        Err(Err(e)) => {
-                            counts.failed += 1;
-                            phase.inc(1);
-                            return (counts, None, Some(e));
-                        }
-                        Err(Ok(Some(stop))) => return (counts, Some(stop), None),
-                        Err(Ok(None)) => {
-                            counts.failed += 1;
-                        }
-                    }
-                }
-            },
+            };
+            let earlier = Earlier {
+                landing_until: ["target", "name"]
+                    .iter()
+                    .filter_map(|p| previous.change_landing(id, p))
+                    .max(),
+                updated: previous.row_changed(id),
+            };
+            let placeholder = RowOutcome::new(rows[i].sheet, rows[i].row);
+            let row = std::mem::replace(&mut rows[i], placeholder);
+            let (client, apply, cancel) = (client.clone(), apply.cloned(), cancel.clone());
+            tasks.spawn(async move {
+                let mut row = row;
+                let end = one_row(
+                    &client,
+                    apply.as_ref(),
+                    &mut row,
+                    id,
+                    by_id,
+                    earlier,
+                    &cancel,
+                )
+                .await;
+                (i, row, end)
+            });
         }
-        phase.inc(1);
-        progress.landed(row);
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
+        let Ok((i, row, end)) = joined else { continue };
+        counts.sent += end.sent;
+        match row.status {
+            Status::Existing => counts.unchanged += 1,
+            Status::Differs => counts.differs += 1,
+            Status::Updated => counts.updated += 1,
+            Status::Conflict => counts.conflict += 1,
+            Status::Failed => counts.failed += 1,
+            _ => {}
+        }
+        if end.stop.is_some() || end.journal_error.is_some() {
+            cancel.cancel();
+        }
+        stop = stop.or(end.stop);
+        journal_error = journal_error.or(end.journal_error);
+        rows[i] = row;
+        if !end.halted {
+            phase.inc(1);
+            progress.landed(&rows[i]);
+        }
     }
     phase.finish(&format!(
         "{} unchanged, {} to update, {} updated, {} in conflict",
         counts.unchanged, counts.differs, counts.updated, counts.conflict
     ));
-    (counts, None, None)
+    (counts, stop, journal_error)
+}
+
+/// One row against its live streak: compare, and (with `apply`) update.
+async fn one_row(
+    client: &Client,
+    apply: Option<&Apply>,
+    row: &mut RowOutcome,
+    id: i64,
+    by_id: bool,
+    earlier: Earlier,
+    cancel: &CancellationToken,
+) -> RowEnd {
+    row.target_group_id = Some(id);
+    let Some(body) = row.payload.take().map(|b| *b) else {
+        return RowEnd::default();
+    };
+    let mut compared = compare(client, id, &body, by_id, cancel).await;
+    let still_landing = earlier
+        .landing_until
+        .and_then(|t| t.duration_since(SystemTime::now()).ok());
+    if let (
+        Some(_),
+        Ok(Compared::Live {
+            verdict: Verdict::Update(_),
+            ..
+        }),
+        Some(left),
+    ) = (apply, &compared, still_landing)
+    {
+        // An earlier run's change to this streak may still be landing: wait it out, then look
+        // again, rather than send it a second time.
+        tokio::select! {
+            _ = tokio::time::sleep(left.min(LANDING_LIMIT)) => {}
+            _ = cancel.cancelled() => {}
+        }
+        compared = compare(client, id, &body, by_id, cancel).await;
+    }
+    let compared = match compared {
+        Ok(c) => c,
+        Err(LiveError::Halt(Halt::Stop(stop))) => {
+            row.status = Status::NotSent;
+            row.note = Some(format!("not compared with its streak: {stop}"));
+            return RowEnd {
+                stop: Some(stop),
+                ..Default::default()
+            };
+        }
+        Err(LiveError::Halt(_)) => {
+            row.status = Status::NotSent;
+            row.note = Some("the run stopped before this row was compared with its streak".into());
+            return RowEnd {
+                halted: true,
+                ..Default::default()
+            };
+        }
+        Err(LiveError::Failed(detail)) => {
+            fail(row, detail);
+            return RowEnd::default();
+        }
+    };
+    match compared {
+        Compared::Missing => {
+            row.status = Status::Failed;
+            row.target_group_id = None;
+            row.changes = vec![missing_change(id)];
+            row.note = Some(
+                "no streak has this target_group_id: clear it to create the streak anew".into(),
+            );
+        }
+        // Recorded done, or sent by a run that stopped before it could record the answer.
+        Compared::Live {
+            verdict: Verdict::Unchanged,
+            ..
+        } if earlier.updated || earlier.landing_until.is_some() => {
+            row.status = Status::Updated;
+            row.done_earlier = true;
+            row.note = Some("updated by an earlier run of this file".into());
+        }
+        Compared::Live {
+            verdict: Verdict::Unchanged,
+            ..
+        } => row.status = Status::Existing,
+        Compared::Live {
+            verdict: Verdict::Conflict(changes),
+            ..
+        } => {
+            row.status = Status::Conflict;
+            row.changes = changes;
+            row.note = Some(CONFLICT_NOTE.into());
+        }
+        Compared::Live {
+            verdict: Verdict::Update(changes),
+            target_id,
+        } => match apply {
+            None => {
+                row.status = Status::Differs;
+                row.changes = changes;
+                row.note = Some("run import with --update to apply these changes".into());
+            }
+            Some(apply) => {
+                // Changed by this run, whatever an earlier one did with the row.
+                row.done_earlier = false;
+                let sent = update(client, apply, row, id, target_id, &body, &changes, cancel).await;
+                row.changes = changes;
+                return match sent {
+                    Ok(n) => RowEnd {
+                        sent: n,
+                        ..Default::default()
+                    },
+                    Err(Err(e)) => RowEnd {
+                        journal_error: Some(e),
+                        ..Default::default()
+                    },
+                    Err(Ok(stop)) => RowEnd {
+                        halted: stop.is_none(),
+                        stop,
+                        ..Default::default()
+                    },
+                };
+            }
+        },
+    }
+    RowEnd::default()
 }
 
 fn fail(row: &mut RowOutcome, detail: String) {
     row.status = Status::Failed;
-    row.api_errors = vec![ApiError { code: 0, message: detail }];
-}
-
-/// Waits while a change an earlier run sent to streak `id` may still be landing.
-async fn wait_for_landing(previous: &Previous, id: i64, cancel: &CancellationToken) {
-    let until = ["target", "name"]
-        .iter()
-        .filter_map(|p| previous.change_landing(id, p))
-        .max();
-    let Some(left) = until.and_then(|t| t.duration_since(SystemTime::now()).ok()) else {
-        return;
-    };
-    tokio::select! {
-        _ = tokio::time::sleep(left.min(LANDING_LIMIT)) => {}
-        _ = cancel.cancelled() => {}
-    }
+    row.api_errors = vec![ApiError {
+        code: 0,
+        message: detail,
+    }];
 }
 
 /// Sends the changed parts of one row: the target's editable fields, then the name.
@@ -284,7 +402,14 @@ async fn update(
                 .unwrap_or_else(|p| p.into_inner())
                 .append_change(e)
         };
-        record(&ChangeEntry::intent(row.row, &row.name, id, part, apply.timeout)).map_err(Err)?;
+        record(&ChangeEntry::intent(
+            row.row,
+            &row.name,
+            id,
+            part,
+            apply.timeout,
+        ))
+        .map_err(Err)?;
         sent += 1;
         let answer = match (part, target_id) {
             ("target", Some(tid)) => client.edit_target(id, tid, &request, cancel).await,
@@ -297,13 +422,20 @@ async fn update(
             Ok(Changed::Done) => ("done", None),
             Ok(Changed::NotFound) => ("gone", Some(format!("streak {id} was deleted meanwhile"))),
             Ok(Changed::Refused { status, errors }) => {
-                let text = errors.iter().map(|e| format!("{} ({})", e.message, e.code)).collect::<Vec<_>>().join("; ");
+                let text = errors
+                    .iter()
+                    .map(|e| format!("{} ({})", e.message, e.code))
+                    .collect::<Vec<_>>()
+                    .join("; ");
                 ("refused", Some(format!("HTTP {status}: {text}")))
             }
             Err(LiveError::Failed(detail)) => ("refused", Some(detail)),
             Err(LiveError::Halt(Halt::Stop(stop))) => {
                 // Unknown whether it landed: the intent stays open; the next run compares first.
-                fail(row, format!("the {part} change may not have reached the server ({stop})"));
+                fail(
+                    row,
+                    format!("the {part} change may not have reached the server ({stop})"),
+                );
                 return Err(Ok(Some(stop)));
             }
             Err(LiveError::Halt(_)) => {
@@ -321,7 +453,13 @@ async fn update(
         })
         .map_err(Err)?;
         if result != "done" {
-            fail(row, format!("the {part} change was refused: {}", detail.unwrap_or_default()));
+            fail(
+                row,
+                format!(
+                    "the {part} change was refused: {}",
+                    detail.unwrap_or_default()
+                ),
+            );
             return Err(Ok(None));
         }
     }

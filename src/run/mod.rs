@@ -24,10 +24,10 @@ pub use crate::check::InputSummary;
 pub use crate::post::Ended;
 pub use connect::{cluster_url, parse_base_url, ClientOptions, SandboxInfo, Target};
 pub use error::RunError;
-pub use pipeline::{validate_file, ReadOptions, Sink};
-pub use prepare::parse_time_zone;
 pub use export::{export, periods_path, ExportOptions, ExportResult};
 pub use live::LiveCounts;
+pub use pipeline::{validate_file, ReadOptions, Sink};
+pub use prepare::parse_time_zone;
 pub use preview::PlanCounts;
 pub use undo::{undo, UndoCounts, UndoOptions, UndoOutcome, UndoResult, UndoRow};
 
@@ -285,6 +285,7 @@ pub async fn import(
                 connection.client.clone(),
                 apply.as_ref(),
                 &previous,
+                api.client.concurrency,
                 &interrupt,
                 progress.as_ref(),
             )

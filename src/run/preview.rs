@@ -56,7 +56,11 @@ async fn look_up(
     let id = match given {
         Some(id) => id,
         None => {
-            if client.name_is_free(name, cancel).await.map_err(LiveError::Halt)? {
+            if client
+                .name_is_free(name, cancel)
+                .await
+                .map_err(LiveError::Halt)?
+            {
                 return Ok(Found::Free);
             }
             match client.find_id(name, cancel).await {
@@ -92,7 +96,10 @@ pub(super) async fn preview(
             let (given, body) = (rows[i].given_id, rows[i].payload.clone());
             let cancel = cancel.clone();
             tasks.spawn(async move {
-                (i, look_up(&client, &name, given, body.as_deref(), &cancel).await)
+                (
+                    i,
+                    look_up(&client, &name, given, body.as_deref(), &cancel).await,
+                )
             });
         }
         let Some(joined) = tasks.join_next().await else {

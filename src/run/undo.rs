@@ -82,12 +82,19 @@ pub struct UndoResult {
 impl UndoResult {
     pub fn all_good(&self) -> bool {
         let c = &self.counts;
-        self.stopped.is_none() && !self.interrupted && c.refused == 0 && c.failed == 0 && c.not_done == 0
+        self.stopped.is_none()
+            && !self.interrupted
+            && c.refused == 0
+            && c.failed == 0
+            && c.not_done == 0
     }
 }
 
 /// The streaks a run created: (row, name, id), and the input's sha256 that keys the undo.
-fn created_by(source: &Path, state_dir: &Path) -> Result<(String, Vec<(u32, String, i64)>), RunError> {
+fn created_by(
+    source: &Path,
+    state_dir: &Path,
+) -> Result<(String, Vec<(u32, String, i64)>), RunError> {
     let unreadable = |why: String| {
         InputError::Usage(format!(
             "{}: {why}. Pass the import's JSON report (<input>.report.json) or the input file it imported.",
@@ -100,7 +107,8 @@ fn created_by(source: &Path, state_dir: &Path) -> Result<(String, Vec<(u32, Stri
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     if is_json {
         let text = std::fs::read_to_string(source).map_err(|e| unreadable(e.to_string()))?;
-        let report: Value = serde_json::from_str(&text).map_err(|e| unreadable(format!("not a JSON report ({e})")))?;
+        let report: Value = serde_json::from_str(&text)
+            .map_err(|e| unreadable(format!("not a JSON report ({e})")))?;
         let sha = report
             .pointer("/input/sha256")
             .and_then(Value::as_str)
@@ -144,13 +152,23 @@ pub async fn undo(
 ) -> Result<UndoResult, RunError> {
     let (sha, created) = created_by(&options.source, &options.state_dir)?;
     let report_path = options.report.clone().unwrap_or_else(|| {
-        let stem = options.source.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = options
+            .source
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         options.source.with_file_name(format!("{stem}.undo.json"))
     });
-    let target = Target { path: report_path, default: options.report.is_none() };
+    let target = Target {
+        path: report_path,
+        default: options.report.is_none(),
+    };
     crate::report::landing::check_targets(
         std::slice::from_ref(&target),
-        &[crate::report::landing::Protected { path: &options.source, what: "the run to undo" }],
+        &[crate::report::landing::Protected {
+            path: &options.source,
+            what: "the run to undo",
+        }],
     )?;
     let (staged, file) = Staged::create(&target)?;
     let (journal, previous) = Journal::open(&options.state_dir, &format!("undo-{sha}"), false)?;
@@ -158,7 +176,14 @@ pub async fn undo(
     let mut journal = Some(journal).filter(|_| !options.dry_run);
     let connection = connect::connect(&api.target, &api.client).await?;
     let client = connection.client.clone();
-    let phase = progress.phase(if options.dry_run { "checking" } else { "deleting" }, Some(created.len() as u64));
+    let phase = progress.phase(
+        if options.dry_run {
+            "checking"
+        } else {
+            "deleting"
+        },
+        Some(created.len() as u64),
+    );
     let mut rows = Vec::new();
     let mut stopped = None;
     for (row, name, id) in created {
@@ -167,7 +192,17 @@ pub async fn undo(
         } else if previous.change_result(id, "delete") == Some("done") {
             UndoOutcome::DeletedEarlier
         } else {
-            match one(&client, journal.as_mut(), row, &name, id, api.client.timeout, &interrupt).await {
+            match one(
+                &client,
+                journal.as_mut(),
+                row,
+                &name,
+                id,
+                api.client.timeout,
+                &interrupt,
+            )
+            .await
+            {
                 Ok(o) => o,
                 Err(Some(stop)) => {
                     stopped = Some(stop);
@@ -177,7 +212,12 @@ pub async fn undo(
             }
         };
         phase.inc(1);
-        rows.push(UndoRow { row, name, target_group_id: id, outcome });
+        rows.push(UndoRow {
+            row,
+            name,
+            target_group_id: id,
+            outcome,
+        });
     }
     let mut counts = UndoCounts::default();
     for r in &rows {
@@ -191,7 +231,12 @@ pub async fn undo(
             UndoOutcome::NotDone => counts.not_done += 1,
         }
     }
-    phase.finish(&format!("{} deleted, {} already gone, {} refused", counts.deleted + counts.deleted_earlier, counts.already_gone, counts.refused));
+    phase.finish(&format!(
+        "{} deleted, {} already gone, {} refused",
+        counts.deleted + counts.deleted_earlier,
+        counts.already_gone,
+        counts.refused
+    ));
     let api_block = connection.api_block();
     let sandbox = connection.sandbox_info.clone();
     connection.close().await;
@@ -201,8 +246,12 @@ pub async fn undo(
         "summary": counts,
         "rows": rows,
     });
-    serde_json::to_writer_pretty(std::io::BufWriter::new(file), &report)
-        .map_err(|e| InputError::ReportWrite { path: target.path.clone(), source: e.into() })?;
+    serde_json::to_writer_pretty(std::io::BufWriter::new(file), &report).map_err(|e| {
+        InputError::ReportWrite {
+            path: target.path.clone(),
+            source: e.into(),
+        }
+    })?;
     let mut records = Records::load(&options.state_dir);
     let landed = staged.land(&mut records)?;
     records.save()?;
@@ -247,26 +296,42 @@ async fn one(
     let Some(journal) = journal else {
         return Ok(UndoOutcome::WouldDelete);
     };
-    let record = |j: &mut Journal, e: &ChangeEntry| j.append_change(e).map_err(|e| UndoOutcome::Failed(e.to_string()));
-    if let Err(o) = record(journal, &ChangeEntry::intent(row, name, id, "delete", timeout)) {
+    let record = |j: &mut Journal, e: &ChangeEntry| {
+        j.append_change(e)
+            .map_err(|e| UndoOutcome::Failed(e.to_string()))
+    };
+    if let Err(o) = record(
+        journal,
+        &ChangeEntry::intent(row, name, id, "delete", timeout),
+    ) {
         return Ok(o);
     }
     let (outcome, result) = match client.delete_group(id, cancel).await {
         Ok(Changed::Done) => (UndoOutcome::Deleted, "done"),
         Ok(Changed::NotFound) => (UndoOutcome::AlreadyGone, "gone"),
         Ok(Changed::Refused { status, errors }) => {
-            let why = errors.iter().map(|e| format!("{} ({})", e.message, e.code)).collect::<Vec<_>>().join("; ");
-            (UndoOutcome::Failed(format!("HTTP {status}: {why}")), "refused")
+            let why = errors
+                .iter()
+                .map(|e| format!("{} ({})", e.message, e.code))
+                .collect::<Vec<_>>()
+                .join("; ");
+            (
+                UndoOutcome::Failed(format!("HTTP {status}: {why}")),
+                "refused",
+            )
         }
         Err(e) => return halt(e),
     };
-    let _ = record(journal, &ChangeEntry::Changed {
-        row,
-        name: name.to_string(),
-        id,
-        part: "delete".into(),
-        result: result.into(),
-        detail: None,
-    });
+    let _ = record(
+        journal,
+        &ChangeEntry::Changed {
+            row,
+            name: name.to_string(),
+            id,
+            part: "delete".into(),
+            result: result.into(),
+            detail: None,
+        },
+    );
     Ok(outcome)
 }

@@ -24,7 +24,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v3/targetGroups/isValidName", post(is_valid_name))
         .route("/v3/targetGroups/{id}", get(get_one).delete(delete))
         .route("/v3/targetGroups/editTargetGroup/{id}", put(edit_group))
-        .route("/v3/targetGroups/{group}/targets/{target}", put(edit_target))
+        .route(
+            "/v3/targetGroups/{group}/targets/{target}",
+            put(edit_target),
+        )
         .route("/v3/milestones", get(milestones))
         .route("/_sandbox/stats", get(stats))
         .fallback(not_found)
@@ -356,7 +359,11 @@ async fn milestones(
             "name" if !v.is_empty() => name = Some(crate::sandbox::store::name_key(&v)),
             "type" if !v.is_empty() => kind = Some(v.to_ascii_uppercase()),
             "status" if !v.is_empty() => {
-                statuses = Some(v.split(',').map(|s| s.trim().to_ascii_uppercase()).collect())
+                statuses = Some(
+                    v.split(',')
+                        .map(|s| s.trim().to_ascii_uppercase())
+                        .collect(),
+                )
             }
             "limit" => limit = number(1)?,
             "offset" => offset = number(0)?,

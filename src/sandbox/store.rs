@@ -57,7 +57,8 @@ fn number_targets(group: &mut Value, id: u64) {
     };
     for (k, t) in targets.iter_mut().enumerate() {
         if let Some(t) = t.as_object_mut() {
-            t.entry("id").or_insert_with(|| json!(id * 100 + k as u64 + 1));
+            t.entry("id")
+                .or_insert_with(|| json!(id * 100 + k as u64 + 1));
         }
     }
 }
@@ -189,7 +190,11 @@ impl Store {
         target: u64,
         fields: &Map<String, Value>,
     ) -> Option<u64> {
-        let targets = self.groups.get_mut(&group)?.get_mut("targets")?.as_array_mut()?;
+        let targets = self
+            .groups
+            .get_mut(&group)?
+            .get_mut("targets")?
+            .as_array_mut()?;
         let t = targets
             .iter_mut()
             .find(|t| t.get("id").and_then(Value::as_u64) == Some(target))?;

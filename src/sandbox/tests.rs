@@ -965,17 +965,34 @@ async fn targets_and_names_can_be_edited_and_the_changes_are_logged() {
     let (status, one) = api.get("/v3/targetGroups/1000?includePeriods=false").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(one["data"].get("periods"), None);
-    assert_eq!(one["data"]["status"], json!("ENDED"), "its periods were in July 2026");
+    assert_eq!(
+        one["data"]["status"],
+        json!("ENDED"),
+        "its periods were in July 2026"
+    );
     let target = "/v3/targetGroups/1000/targets/100001";
     let edit = json!({"expression": "x > 1", "defaultValues": [{"defaultValue": 7}, {"defaultValue": 8}, {"defaultValue": 9}], "targetType": "VISIT"});
     let (status, answer) = api.put(target, &edit).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let group = &api.sandbox.groups()[0];
     assert_eq!(group["targets"][0]["expression"], json!("x > 1"));
-    assert_eq!(group["targets"][0]["defaultValues"][2], json!({"defaultValue": 9}));
-    assert_eq!(group["targets"][0]["targetType"], json!("SALES"), "not editable: unchanged");
-    let (status, answer) = api.put(target, &json!({"defaultValues": [{"defaultValue": 1}]})).await;
-    assert_eq!((status, code(&answer)), (StatusCode::BAD_REQUEST, 300004), "one per period");
+    assert_eq!(
+        group["targets"][0]["defaultValues"][2],
+        json!({"defaultValue": 9})
+    );
+    assert_eq!(
+        group["targets"][0]["targetType"],
+        json!("SALES"),
+        "not editable: unchanged"
+    );
+    let (status, answer) = api
+        .put(target, &json!({"defaultValues": [{"defaultValue": 1}]}))
+        .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::BAD_REQUEST, 300004),
+        "one per period"
+    );
     let (status, answer) = api.put("/v3/targetGroups/1000/targets/5", &edit).await;
     assert_eq!((status, code(&answer)), (StatusCode::NOT_FOUND, 310017));
     let rename = "/v3/targetGroups/editTargetGroup/1000";
@@ -986,8 +1003,16 @@ async fn targets_and_names_can_be_edited_and_the_changes_are_logged() {
     assert_eq!(api.sandbox.groups()[0]["name"], json!("Edited"));
     // The old name is free again, the new one taken.
     assert_eq!(api.create(&streak("edit ME")).await.0, StatusCode::OK);
-    assert_eq!(api.create(&streak("edited")).await.0, StatusCode::BAD_REQUEST);
-    let methods: Vec<_> = api.sandbox.changes().iter().map(|c| c["method"].clone()).collect();
+    assert_eq!(
+        api.create(&streak("edited")).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let methods: Vec<_> = api
+        .sandbox
+        .changes()
+        .iter()
+        .map(|c| c["method"].clone())
+        .collect();
     assert_eq!(methods, vec![json!("PUT"); 5]);
 }
 
@@ -999,10 +1024,17 @@ async fn milestones_filter_by_status() {
     stopped["active"] = json!(false);
     api.create(&stopped).await;
     let (_, page) = api.get("/v3/milestones?type=STREAKS&status=STOPPED").await;
-    let names: Vec<_> = page["data"].as_array().unwrap().iter().map(|g| g["name"].clone()).collect();
+    let names: Vec<_> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].clone())
+        .collect();
     assert_eq!(names, vec![json!("Stopped one")]);
     assert_eq!(page["data"][0]["status"], json!("STOPPED"));
-    let (_, page) = api.get("/v3/milestones?type=STREAKS&status=LIVE,ENDED").await;
+    let (_, page) = api
+        .get("/v3/milestones?type=STREAKS&status=LIVE,ENDED")
+        .await;
     assert_eq!(page["pagination"]["total"], json!(1));
     assert_eq!(page["data"][0]["name"], json!("Ended one"));
 }

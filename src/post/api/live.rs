@@ -33,7 +33,10 @@ pub enum Changed {
     /// No such group (or target): 404, or the API's "not found" code.
     NotFound,
     /// Refused (a 4xx other than 404): its status and the API's errors.
-    Refused { status: u16, errors: Vec<ApiError> },
+    Refused {
+        status: u16,
+        errors: Vec<ApiError>,
+    },
 }
 
 /// The API's code for "target group not found or deactivated".
@@ -55,10 +58,16 @@ fn changed(code: u16, body: &Value) -> Result<Changed, LiveError> {
 
 impl Client {
     /// `GET /v3/targetGroups/{id}?includePeriods=true`: the group, or `None` when there is none.
-    pub async fn group(&self, id: i64, cancel: &CancellationToken) -> Result<Option<Value>, LiveError> {
+    pub async fn group(
+        &self,
+        id: i64,
+        cancel: &CancellationToken,
+    ) -> Result<Option<Value>, LiveError> {
         let mut u = url(&self.config.base_url, &format!("v3/targetGroups/{id}"));
         u.query_pairs_mut().append_pair("includePeriods", "true");
-        let (code, body) = self.call(&|| self.http.get(u.clone()), false, cancel).await?;
+        let (code, body) = self
+            .call(&|| self.http.get(u.clone()), false, cancel)
+            .await?;
         match changed(code, &body)? {
             Changed::Done => match body.get("data") {
                 Some(group) if group.is_object() => Ok(Some(group.clone())),
@@ -144,7 +153,11 @@ impl Client {
     }
 
     /// `DELETE /v3/targetGroups/{id}`.
-    pub async fn delete_group(&self, id: i64, cancel: &CancellationToken) -> Result<Changed, LiveError> {
+    pub async fn delete_group(
+        &self,
+        id: i64,
+        cancel: &CancellationToken,
+    ) -> Result<Changed, LiveError> {
         let u = url(&self.config.base_url, &format!("v3/targetGroups/{id}"));
         let (code, answer) = self
             .call(&|| self.http.delete(u.clone()), true, cancel)
