@@ -773,3 +773,87 @@ async fn the_first_ctrl_c_ends_a_long_wait_at_once() {
     assert_eq!(statuses(dir.path()), ["not_sent"; 3]);
     assert_eq!(server.creates(), 1);
 }
+
+/// `export`, `plan` and `undo` against answers they cannot use: a milestones search that
+/// ignores `offset` (an endless listing), a group read that redirects to another host, a delete
+/// that redirects. Each ends in a message and its exit code; nothing reaches the other host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_calls_survive_endless_listings_and_redirects() {
+    let bystander = Bystander::start();
+    let elsewhere = format!("http://{}/v3/targetGroups/1", bystander.addr);
+    let group = json!({"id": 1, "name": "Only", "active": true});
+    let page = json!({"pagination": {"limit": 50, "offset": 0, "total": 1_000_000_000u64},
+        "data": [group], "errors": null, "warnings": null});
+    let to = elsewhere.clone();
+    let server = Hostile::start(
+        Router::new()
+            .route(
+                "/v3/milestones",
+                get(move || {
+                    let page = page.clone();
+                    async move { Json(page) }
+                }),
+            )
+            .route(
+                "/v3/targetGroups/{id}",
+                get({
+                    let to = to.clone();
+                    move || {
+                        let to = to.clone();
+                        async move { (StatusCode::FOUND, [(header::LOCATION, to)]).into_response() }
+                    }
+                })
+                .delete(move || {
+                    let to = to.clone();
+                    async move {
+                        (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, to)]).into_response()
+                    }
+                }),
+            ),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let run_in = |args: &[&str]| {
+        let mut c = bin();
+        c.current_dir(dir.path())
+            .args(args)
+            .args(["--base-url", &server.base, "--state-dir"])
+            .arg(dir.path().join("state"))
+            .env("CAPILLARY_USERNAME", "till")
+            .env("CAPILLARY_PASSWORD", PASSWORD);
+        c
+    };
+    let started = Instant::now();
+    let (cmd, out) = run(run_in(&["export", "-o", "x.xlsx"])).await;
+    assert_eq!(out.status.code(), Some(3), "{}", show(&cmd, &out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("streaks it had already listed (is `offset` ignored?)"),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(
+        server.count("GET", "/v3/milestones"),
+        2,
+        "one page, then the same page again"
+    );
+    assert!(!dir.path().join("x.xlsx").exists(), "nothing written");
+
+    // An undo whose reads redirect: each streak fails with the reason, nothing is deleted.
+    let report = json!({"input": {"sha256": "ab".repeat(32)},
+        "rows": [{"row": 2, "name": "Only", "status": "created", "target_group_id": 1}]});
+    std::fs::write(dir.path().join("r.json"), report.to_string()).unwrap();
+    let (cmd, out) = run(run_in(&["undo", "r.json"])).await;
+    assert_eq!(out.status.code(), Some(1), "{}", show(&cmd, &out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("failed: HTTP 302, a redirect to"),
+        "{stdout}"
+    );
+    assert_eq!(
+        server.count("DELETE", "/v3/targetGroups/1"),
+        0,
+        "never deleted unchecked"
+    );
+    assert_eq!(bystander.connections(), 0, "nothing followed the redirects");
+}

@@ -286,12 +286,22 @@ async fn strict_posts_nothing_when_a_row_is_invalid_and_names_taken_are_existing
     assert_eq!(
         got,
         [
-            ("Taken", "existing"),
+            ("Taken", "conflict"),
             ("Fresh", "created"),
             ("Broken", "invalid")
         ]
     );
     assert_eq!(rows[0]["api_errors"][0]["code"], 310069);
+    // The streak someone else made under that name is not the row's: compared, not taken for it.
+    let fixed: Vec<&str> = rows[0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["editable"] == false)
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fixed, ["recurringCycles", "totalPeriods", "periods"]);
+    assert_eq!(rows[0]["target_group_id"], sb.groups()[0]["id"]);
     sb.shutdown().await;
 }
 

@@ -59,6 +59,7 @@ fn number(finished: &Finished) -> u8 {
             RunError::Input(_) | RunError::Journal(_) => INPUT,
             RunError::Api(_) => API,
             RunError::Internal(_) => INTERNAL,
+            RunError::Interrupted => INTERRUPTED,
         },
     }
 }

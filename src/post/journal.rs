@@ -140,6 +140,9 @@ pub enum Earlier {
     MaybeSent { landing_until: Option<SystemTime> },
 }
 
+/// A row an import created: its row number, its name, the streak's id.
+pub type CreatedRow = (u32, String, i64);
+
 /// What earlier runs of the same input left.
 #[derive(Debug, Default)]
 pub struct Previous {
@@ -195,8 +198,8 @@ impl Previous {
     }
 
     /// The rows recorded `created`, with their names and ids, in row order.
-    pub fn created(&self) -> Vec<(u32, String, i64)> {
-        let mut rows: Vec<(u32, String, i64)> = self
+    pub fn created(&self) -> Vec<CreatedRow> {
+        let mut rows: Vec<CreatedRow> = self
             .last_outcome
             .values()
             .filter_map(|e| match e {

@@ -16,6 +16,9 @@ pub enum RunError {
     /// The API side stopped the run before it had a result (exit 3).
     #[error(transparent)]
     Api(#[from] Stop),
+    /// Ctrl-C before the command had a result (exit 130).
+    #[error("interrupted: nothing more was sent; run the same command again to go on")]
+    Interrupted,
     /// Something in the tool itself failed: a bug, or the machine (exit 4).
     #[error("internal error: {0}. This is a bug in streak-import, or the machine is out of resources: please report it with the command you ran.")]
     Internal(String),

@@ -152,10 +152,11 @@ async fn fetch(
 ) -> Result<Fetched, RunError> {
     let halted = |e: LiveError| match e {
         LiveError::Halt(Halt::Stop(stop)) => RunError::Api(stop),
-        LiveError::Halt(_) => RunError::Internal("the export was interrupted".into()),
-        LiveError::Failed(detail) => {
-            RunError::Internal(format!("listing the streaks failed: {detail}"))
-        }
+        LiveError::Halt(_) => RunError::Interrupted,
+        LiveError::Failed(detail) => RunError::Api(crate::post::api::Stop::BadAnswer {
+            base: client.base_url().to_string(),
+            detail: format!("listing the streaks: {detail}"),
+        }),
     };
     let listing = progress.phase("listing streaks", None);
     let mut listed: Vec<Value> = Vec::new();

@@ -51,6 +51,7 @@ fn options(dir: &std::path::Path) -> (SheetOptions, ApiOptions) {
         },
         strict: false,
         fresh: false,
+        update: false,
     };
     (sheet, api)
 }
@@ -111,7 +112,9 @@ async fn an_import_runs_inside_the_callers_runtime_and_reports_through_the_trait
         plan,
         PlanCounts {
             create: 0,
-            exists: rows,
+            unchanged: rows,
+            update: 0,
+            conflict: 0,
             invalid: 0
         }
     );

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::{connect, ApiOptions, RunError, SandboxInfo};
 use crate::error::InputError;
 use crate::post::api::{Changed, Halt, LiveError, Stop};
-use crate::post::journal::{ChangeEntry, Journal};
+use crate::post::journal::{ChangeEntry, CreatedRow, Journal};
 use crate::progress::Progress;
 use crate::report::landing::{Landed, Records, Staged, Target};
 use crate::report::ApiBlock;
@@ -94,7 +94,7 @@ impl UndoResult {
 fn created_by(
     source: &Path,
     state_dir: &Path,
-) -> Result<(String, Vec<(u32, String, i64)>), RunError> {
+) -> Result<(String, Vec<CreatedRow>), RunError> {
     let unreadable = |why: String| {
         InputError::Usage(format!(
             "{}: {why}. Pass the import's JSON report (<input>.report.json) or the input file it imported.",

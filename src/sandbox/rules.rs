@@ -646,28 +646,6 @@ fn rules(g: &Map<String, Value>) -> Vec<Violation> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wire_dates_are_exact() {
-        assert!(wire_date("2026-07-01T00:00:00.000").is_some());
-        assert!(wire_date("2026-07-01T23:59:59.999").is_some());
-        for bad in [
-            "2026-07-01",
-            "2026-07-01T00:00:00",
-            "2026-07-01T00:00:00.000Z",
-            "2026-07-01T00:00:00.000+05:30",
-            "2026-07-01 00:00:00.000",
-            "2026-02-30T00:00:00.000",
-            "2026-07-01T00:00:00.0000",
-        ] {
-            assert!(wire_date(bad).is_none(), "{bad}");
-        }
-    }
-}
-
 /// The body of a target edit: each editable field that is present has its JSON type, and
 /// `defaultValues` holds one number ≥ 0 per period of the group.
 pub(crate) fn check_target_edit(fields: &Map<String, Value>, periods: usize) -> Vec<Violation> {
@@ -710,4 +688,26 @@ pub(crate) fn check_target_edit(fields: &Map<String, Value>, periods: usize) -> 
         }
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_dates_are_exact() {
+        assert!(wire_date("2026-07-01T00:00:00.000").is_some());
+        assert!(wire_date("2026-07-01T23:59:59.999").is_some());
+        for bad in [
+            "2026-07-01",
+            "2026-07-01T00:00:00",
+            "2026-07-01T00:00:00.000Z",
+            "2026-07-01T00:00:00.000+05:30",
+            "2026-07-01 00:00:00.000",
+            "2026-02-30T00:00:00.000",
+            "2026-07-01T00:00:00.0000",
+        ] {
+            assert!(wire_date(bad).is_none(), "{bad}");
+        }
+    }
 }

@@ -89,6 +89,7 @@ impl Client {
         on_page: &mut (dyn FnMut(u64, u64) + Send),
     ) -> Result<Vec<Value>, LiveError> {
         let mut found = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         loop {
             let mut u = url(&self.config.base_url, "v3/milestones");
             u.query_pairs_mut()
@@ -109,6 +110,18 @@ impl Client {
                 .and_then(Value::as_u64)
                 .unwrap_or(0);
             let empty = page.is_empty();
+            let before = seen.len();
+            seen.extend(
+                page.iter()
+                    .filter_map(|g| g.get("id").map(Value::to_string)),
+            );
+            if !empty && seen.len() == before {
+                // A server that ignores `offset` would be asked for the same page forever.
+                return Err(LiveError::Failed(format!(
+                    "GET milestones answered offset {} with streaks it had already listed (is `offset` ignored?)",
+                    found.len()
+                )));
+            }
             found.extend(page.iter().cloned());
             on_page(found.len() as u64, total.max(found.len() as u64));
             if empty || found.len() as u64 >= total {

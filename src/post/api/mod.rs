@@ -63,6 +63,8 @@ pub enum Stop {
     },
     #[error("the API has answered every request with 429 (rate limited) for {}, longer than --max-wait allows ({}). The rows not sent are kept: run the same command again later, or raise --max-wait.", human_duration(*blocked), human_duration(*max))]
     BlockedTooLong { blocked: Duration, max: Duration },
+    #[error("the API at {base} answered in a way the tool cannot use: {detail}. Nothing was changed; check --base-url/--cluster, or try again later.")]
+    BadAnswer { base: String, detail: String },
     #[error("the OAuth token request was answered HTTP {status}, a redirect to {location}; redirects are never followed, so the key and secret stay with the configured host. Check --base-url/--cluster.")]
     TokenRedirected { status: u16, location: String },
 }
