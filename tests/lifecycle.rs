@@ -674,3 +674,43 @@ async fn undo_of_an_old_run_after_a_reimport_refuses_what_changed_hands() {
     assert_eq!(report["rows"][1]["outcome"], json!("refused"));
     sb.shutdown().await;
 }
+
+#[test]
+fn two_rows_naming_one_live_streak_are_refused_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = format!(
+        "{HEADER}One,WEEKLY,4,2026-08-03,TRANSACTION,SALES,100,,1000\nTwo,WEEKLY,4,2026-08-03,TRANSACTION,SALES,100,,1000\nThree,WEEKLY,4,2026-08-03,TRANSACTION,SALES,100,,1001\n"
+    );
+    std::fs::write(dir.path().join("d.csv"), csv).unwrap();
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["validate", "d.csv", "--report", "d.json", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("d.json")).unwrap()).unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    let errors: Vec<(u64, &str, &str, &str)> = rows
+        .iter()
+        .flat_map(|r| {
+            r["errors"].as_array().unwrap().iter().map(move |e| {
+                (
+                    r["row"].as_u64().unwrap(),
+                    e["cell"].as_str().unwrap(),
+                    e["code"].as_str().unwrap(),
+                    e["message"].as_str().unwrap(),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [(
+            3,
+            "I3",
+            "duplicate_name",
+            "target_group_id 1000 is already used by row 2: one row per live streak"
+        )]
+    );
+}

@@ -97,6 +97,8 @@ pub fn validate_file(
     let mut periods_sheet = Some(periods_sheet);
     let ctx_slot: std::sync::OnceLock<Context> = std::sync::OnceLock::new();
     let mut first_row_of = crate::outcome::NameIndex::default();
+    // Only rows that name a live streak by id are in it.
+    let mut first_row_of_id: std::collections::HashMap<i64, u32> = std::collections::HashMap::new();
 
     std::thread::scope(|scope| -> Result<(), RunError> {
         let reader = scope.spawn(move || {
@@ -198,6 +200,15 @@ pub fn validate_file(
             for (i, first) in duplicates {
                 flag_duplicate(&mut outcomes[i], first, ctx);
             }
+            // Two rows naming one live streak would each change it: the later is reported.
+            for o in outcomes.iter_mut() {
+                if let Some(id) = o.given_id {
+                    let first = *first_row_of_id.entry(id).or_insert(o.row);
+                    if first != o.row {
+                        flag_duplicate_id(o, id, first, ctx);
+                    }
+                }
+            }
             summary.rows += outcomes.len() as u64;
             sink.rows(outcomes)?;
             phase.set_position(summary.rows);
@@ -296,6 +307,27 @@ fn flag_duplicate(outcome: &mut RowOutcome, first: u32, ctx: &Context) {
             "the name is already used by row {first} (names are compared ignoring case)"
         ),
         hint: Some("give each streak its own name".into()),
+    });
+}
+
+/// A `target_group_id` is one streak: a second row with it is reported, naming the first.
+fn flag_duplicate_id(outcome: &mut RowOutcome, id: i64, first: u32, ctx: &Context) {
+    let at = ctx
+        .map
+        .position(Col::TargetGroupId as usize)
+        .map(|p| cell_ref(p, outcome.row))
+        .unwrap_or_default();
+    outcome.push(Problem {
+        column: def(Col::TargetGroupId).key.to_string(),
+        cell: at,
+        value: id.to_string(),
+        code: Code::DuplicateName,
+        message: format!(
+            "target_group_id {id} is already used by row {first}: one row per live streak"
+        ),
+        hint: Some(
+            "keep one row for this streak, or clear the id of a row meant as a new streak".into(),
+        ),
     });
 }
 

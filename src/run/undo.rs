@@ -91,10 +91,7 @@ impl UndoResult {
 }
 
 /// The streaks a run created: (row, name, id), and the input's sha256 that keys the undo.
-fn created_by(
-    source: &Path,
-    state_dir: &Path,
-) -> Result<(String, Vec<CreatedRow>), RunError> {
+fn created_by(source: &Path, state_dir: &Path) -> Result<(String, Vec<CreatedRow>), RunError> {
     let unreadable = |why: String| {
         InputError::Usage(format!(
             "{}: {why}. Pass the import's JSON report (<input>.report.json) or the input file it imported.",
