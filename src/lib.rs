@@ -2,7 +2,8 @@
 //!
 //! The folders are the layers, top to bottom; an arrow only ever points down:
 //!
-//! - faces: [`cli`] (flags → options → the runner → a summary and an exit code);
+//! - faces: [`cli`] (flags → options → the runner → a summary and an exit code) and [`ui`]
+//!   (a web page served on loopback: the same runner behind a grid);
 //! - the runner, [`run`]: validate, dry run and import from plain options, returning a typed
 //!   [`run::RunResult`]; it reports progress through [`progress::Progress`];
 //! - the stages: [`sheet`] reads rows → [`check`] maps the header, reads the cells, checks each
@@ -37,3 +38,4 @@ pub mod sandbox;
 pub mod sheet;
 pub mod template;
 pub(crate) mod text;
+pub mod ui;

@@ -57,13 +57,7 @@ pub fn api_options(
         };
         Ok(ApiOptions {
             target,
-            client: ClientOptions {
-                concurrency: api.concurrency as usize,
-                rate_limit: api.rate_limit,
-                max_attempts: api.max_attempts,
-                timeout: Duration::from_secs(api.timeout),
-                max_wait: Duration::from_secs(api.max_wait),
-            },
+            client: client_options(api),
             strict: api.strict,
             fresh: api.fresh,
             update: false,
@@ -126,6 +120,22 @@ fn credentials(api: &ApiArgs) -> Result<Credentials, InputError> {
              CAPILLARY_OAUTH_SECRET; to rehearse without an account, use --sandbox"
                 .into(),
         )),
+    }
+}
+
+/// The base URL the flags and the environment give, without credentials.
+pub fn base_url_of(api: &ApiArgs) -> Result<Url, InputError> {
+    choose_base_url(api, std::env::var(BASE_URL_ENV).ok())
+}
+
+/// How the client behaves, from the flags.
+pub fn client_options(api: &ApiArgs) -> ClientOptions {
+    ClientOptions {
+        concurrency: api.concurrency as usize,
+        rate_limit: api.rate_limit,
+        max_attempts: api.max_attempts,
+        timeout: Duration::from_secs(api.timeout),
+        max_wait: Duration::from_secs(api.max_wait),
     }
 }
 

@@ -70,6 +70,11 @@ streak-import undo campaign.xlsx --cluster eu"
         after_help = "Examples:\n  streak-import template -o campaign.xlsx\n  streak-import template -o campaign.csv"
     )]
     Template(super::template::TemplateArgs),
+    /// Serve the web page on 127.0.0.1: drop a sheet, fix it in the grid, plan and import with a
+    /// live bar. Prints the page's URL (with its access token) first.
+    #[command(after_help = "Examples:\n  streak-import ui --sandbox\n  \
+CAPILLARY_USERNAME=till CAPILLARY_PASSWORD=… streak-import ui --cluster eu --port 8686 --no-open")]
+    Ui(UiArgs),
 }
 
 /// Options for reading a sheet and writing reports, shared by every command that reads one.
@@ -164,6 +169,19 @@ pub struct UndoArgs {
     /// Where the undo's JSON report goes (default: <RUN stem>.undo.json beside RUN).
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// `ui`'s options.
+#[derive(Debug, Clone, Args)]
+pub struct UiArgs {
+    /// The port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Do not open the browser (the URL is printed either way).
+    #[arg(long)]
+    pub no_open: bool,
     #[command(flatten)]
     pub connect: ConnectArgs,
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use super::api::api_options;
-use super::args::{ConnectArgs, ExportArgs, UndoArgs};
+use super::args::{ConnectArgs, ExportArgs, UiArgs, UndoArgs};
 use super::{on_ctrl_c, Bars};
 use crate::progress::Progress;
 use crate::run::{
@@ -174,4 +174,52 @@ pub fn undo(args: &UndoArgs) -> Result<UndoResult, RunError> {
         println!("report: {}", l.path.display());
     }
     Ok(result)
+}
+
+/// `ui`: the page's server until Ctrl-C. Without credentials for a remote API the page asks for
+/// them (kept in this process's memory only).
+pub fn ui(args: &UiArgs) -> Result<(), RunError> {
+    use crate::ui::{serve, ApiChoice, UiOptions};
+    let c = &args.connect;
+    let api = match api_options(c.sandbox, &c.api, &c.state_dir) {
+        Ok(o) => ApiChoice::Ready(o),
+        Err(why) => match super::api::base_url_of(&c.api) {
+            Ok(base_url) => ApiChoice::NeedsCredentials {
+                base_url,
+                client: super::api::client_options(&c.api),
+                why: why.to_string(),
+            },
+            Err(_) => ApiChoice::None(format!("{why}")),
+        },
+    };
+    let options = UiOptions {
+        port: args.port,
+        state_dir: c.state_dir.clone(),
+        api,
+    };
+    let open = !args.no_open;
+    runtime()?.block_on(async {
+        let stop = CancellationToken::new();
+        let on_stop = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\nstopping the page (an import in flight stops too; its journal keeps what it did)");
+                on_stop.cancel();
+            }
+        });
+        serve(
+            options,
+            |ui| {
+                use std::io::Write;
+                println!("{}", ui.url);
+                let _ = std::io::stdout().flush();
+                eprintln!("streak-import ui: serving on 127.0.0.1 only; Ctrl-C stops it");
+                if open && webbrowser::open(&ui.url).is_err() {
+                    eprintln!("could not open a browser: open the URL above yourself");
+                }
+            },
+            stop,
+        )
+        .await
+    })
 }

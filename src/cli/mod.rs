@@ -63,6 +63,7 @@ fn parse() -> Result<Cli, Finished> {
             Command::Import(args) | Command::Plan(args) => Some(&mut args.api),
             Command::Export(args) => Some(&mut args.connect.api),
             Command::Undo(args) => Some(&mut args.connect.api),
+            Command::Ui(args) => Some(&mut args.connect.api),
             _ => None,
         };
         if let Some(api) = api {
@@ -103,6 +104,7 @@ fn dispatch(cli: Cli) -> Finished {
             }
         }
         Command::Sandbox(args) => return done(sandbox::run(&args)),
+        Command::Ui(args) => return done(lifecycle::ui(&args)),
         Command::Template(args) => return done(template::run(&args)),
     };
     match ran {

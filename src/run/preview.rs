@@ -134,6 +134,7 @@ pub(super) async fn preview(
         };
         counts.add(plan);
         phase.inc(1);
+        progress.landed(&rows[i]);
     }
     phase.finish(&format!(
         "{} to create, {} unchanged, {} to update, {} in conflict",
