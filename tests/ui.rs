@@ -564,6 +564,60 @@ async fn a_reload_mid_import_picks_the_run_up_and_a_stopped_server_resumes_from_
         earlier >= 40,
         "the CLI took the page's journal up: {earlier} rows done earlier"
     );
+
+    // And the other way round: the CLI is killed mid-import; the page resumes its run.
+    let third = dir.path().join("third.csv");
+    let text = std::fs::read_to_string(&input)
+        .unwrap()
+        .replace("Streak ", "Third ");
+    std::fs::write(&third, text).unwrap();
+    let mut cli = import(&sb.base_url(), &third, dir.path(), &["--concurrency", "2"]);
+    cli.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = cli.spawn().unwrap();
+    let started = Instant::now();
+    while sb.groups().len() < 1200 + 40 {
+        assert!(started.elapsed() < Duration::from_secs(20));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let page = Page::start(dir.path(), &args, &env);
+    page.upload(&third).await;
+    let http = reqwest::Client::new();
+    let started = http
+        .post(format!("{}/api/import", page.base()))
+        .header("x-token", page.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status().as_u16(), 202);
+    let began = Instant::now();
+    loop {
+        let state: Value = http
+            .get(format!("{}/api/state", page.base()))
+            .header("x-token", page.token())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if state["run"]["running"] == json!(false) && state["run"]["summary"].is_string() {
+            let summary = state["run"]["summary"].as_str().unwrap();
+            assert!(summary.contains("already done earlier"), "{summary}");
+            let done_before: u64 = summary
+                .split(", ")
+                .find(|p| p.ends_with("already done earlier"))
+                .and_then(|p| p.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+                .unwrap();
+            assert!(done_before >= 40, "{summary}");
+            break;
+        }
+        assert!(began.elapsed() < Duration::from_secs(60), "{state}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_exactly_once_on(&sb, 1800);
     sb.shutdown().await;
 }
 
@@ -671,6 +725,21 @@ async fn the_page_refuses_requests_without_its_token_or_from_elsewhere() {
             f.display()
         );
     }
+    // Ctrl-C stops it cleanly.
+    let mut page = page;
+    unsafe { libc::kill(page.child.id() as i32, libc::SIGINT) };
+    let began = Instant::now();
+    let status = loop {
+        if let Some(status) = page.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(10),
+            "still serving after Ctrl-C"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status.code(), Some(0));
 }
 
 #[cfg_attr(

@@ -15,6 +15,8 @@ use crate::progress::{Phase, Progress};
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     Phase {
+        /// `plan` or `import`.
+        kind: String,
         label: String,
         position: u64,
         total: Option<u64>,
@@ -127,6 +129,7 @@ impl PagePhase {
             s.total = self.total;
         });
         self.hub.send(Event::Phase {
+            kind: self.hub.state().kind,
             label: self.label.clone(),
             position,
             total: self.total,

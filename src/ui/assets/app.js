@@ -394,7 +394,7 @@ function listen() {
     const e = JSON.parse(m.data);
     const run = pendingRun || state.run || { created: 0, existing: 0, failed: 0 };
     if (e.type === "phase") {
-      pendingRun = Object.assign({}, run, { running: true, label: e.label, position: e.position, total: e.total });
+      pendingRun = Object.assign({}, run, { running: true, kind: e.kind, label: e.label, position: e.position, total: e.total });
       schedule();
     } else if (e.type === "row" && e.index != null && state.rows) {
       const row = state.rows[e.index];
