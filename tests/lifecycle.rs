@@ -159,15 +159,22 @@ async fn export_filters_by_name_and_status_and_says_what_it_cannot_hold() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     assert!(lines[1].starts_with("Summer Run,"), "{text}");
+    let summer = names_on(&sb)["summer run"][0];
     assert!(
-        lines[1].ends_with(",1000"),
+        lines[1].ends_with(&format!(",{summer}")),
         "the row carries its id: {text}"
     );
 
     // A second target and a level named otherwise: said per streak, exit 1.
-    let id = sb.groups()[2]["id"].as_i64().unwrap();
+    // (Ids follow the order the creates landed in: look the streak up by name.)
+    let id = names_on(&sb)["winter run"][0];
     let mut state: Value = json!({"version": 1, "groups": sb.groups()});
-    let g = &mut state["groups"][2];
+    let winter = sb
+        .groups()
+        .iter()
+        .position(|g| g["name"] == "Winter Run")
+        .unwrap();
+    let g = &mut state["groups"][winter];
     let second = g["targets"][0].clone();
     g["targets"].as_array_mut().unwrap().push(second);
     let path = dir.path().join("odd-state.json");
@@ -616,13 +623,8 @@ async fn undo_of_an_old_run_after_a_reimport_refuses_what_changed_hands() {
         0,
     )
     .await;
-    let new_ids: Vec<i64> = sb
-        .groups()
-        .iter()
-        .map(|g| g["id"].as_i64().unwrap())
-        .collect();
-    // Someone renames Beta's new streak to what the old report's first id once was.
-    let beta = new_ids[1];
+    // Someone renames Beta's new streak (ids follow the order the creates landed in).
+    let beta = names_on(&sb)["beta"][0];
     let rename = format!("{HEADER}Gamma,WEEKLY,4,2026-08-03,TRANSACTION,SALES,100,,{beta}\n");
     std::fs::write(dir.path().join("rename.csv"), rename).unwrap();
     ok(

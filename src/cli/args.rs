@@ -14,7 +14,9 @@ use crate::run::{parse_time_zone, SheetOptions};
     about = "Turn spreadsheets of loyalty streak campaigns into live streaks on Capillary's API.",
     long_about = "Reads a CSV or workbook of streak definitions, validates every row (in parallel), \
 reports every problem with its row, column and a fix, and writes the exact request bodies.\n\n\
-Exit codes: 0 all rows valid; 1 some rows invalid (reports written); 2 usage or input error; \
+Exit codes: 0 all rows valid (and created, existing or updated); 1 some rows invalid, failed, \
+not sent, differing from or in conflict with their live streak (reports written), or an export or \
+undo with something it could not do; 2 usage or input error; \
 3 stopped by the API side; 4 internal error (a bug: please report it); 130 interrupted."
 )]
 pub struct Cli {

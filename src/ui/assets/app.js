@@ -338,6 +338,11 @@ $("body").addEventListener("keydown", (e) => {
     e.preventDefault();
     const td = activeCell();
     if (td) startEdit(td);
+  } else if (e.key.length === 1 && !e.ctrlKey && !e.metaKey && !e.altKey) {
+    // As in a spreadsheet: typing into a cell replaces its value.
+    e.preventDefault();
+    const td = activeCell();
+    if (td) startEdit(td, e.key);
   }
 });
 $("body").addEventListener("focusin", (e) => showTip(e.target.closest("td")));
