@@ -716,3 +716,61 @@ fn two_rows_naming_one_live_streak_are_refused_offline() {
         )]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undo_killed_midway_resumes_and_deletes_each_streak_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_rows(dir.path(), 120);
+    let sb = sandbox(SandboxConfig {
+        latency_ms: 25,
+        ..Default::default()
+    })
+    .await;
+    ok(
+        tool(
+            &sb,
+            dir.path(),
+            &["import", "rows.csv", "-q", "--concurrency", "8"],
+        ),
+        0,
+    )
+    .await;
+    let undo = || {
+        let mut c = tool(&sb, dir.path(), &["undo", "rows.csv", "--concurrency", "2"]);
+        c.stdout(Stdio::null()).stderr(Stdio::null());
+        c
+    };
+    let mut child = undo().spawn().unwrap();
+    let started = Instant::now();
+    while sb.changes().len() < 30 && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap(); // SIGKILL mid-undo
+    child.wait().unwrap();
+    let left = sb.groups().len();
+    assert!((1..=90).contains(&left), "{left} left after the kill");
+    let _ = input;
+    ok(undo(), 0).await;
+    assert!(
+        sb.groups().is_empty(),
+        "every streak the run created is gone"
+    );
+    let deletes = sb
+        .changes()
+        .iter()
+        .filter(|c| c["method"] == "DELETE")
+        .count();
+    // At most the requests in flight at the kill are sent again (those the server never got).
+    assert!(deletes <= 120 + 2, "{deletes} deletes for 120 streaks");
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("rows.undo.json")).unwrap()).unwrap();
+    let s = &report["summary"];
+    let total = ["deleted", "deleted_earlier", "already_gone"]
+        .iter()
+        .map(|k| s[k].as_u64().unwrap())
+        .sum::<u64>();
+    assert_eq!(total, 120, "{s}");
+    assert!(s["deleted_earlier"].as_u64().unwrap() >= 28, "{s}");
+    assert_eq!(s["refused"], json!(0));
+    sb.shutdown().await;
+}

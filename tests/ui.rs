@@ -864,3 +864,59 @@ async fn twenty_thousand_rows_draw_only_what_is_visible() {
     assert!(rows.as_u64().unwrap() < 150, "{rows} rows in the document");
     b.close().await;
 }
+
+#[cfg_attr(
+    chromium_missing,
+    ignore = "needs chromium and chromedriver on the PATH (apt install chromium chromium-driver); CI=true never skips"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csv_with_its_periods_file_validates_as_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = sample("campaign.csv", dir.path());
+    let periods = sample("campaign-periods.csv", dir.path());
+    let page = Page::start(dir.path(), &["--sandbox"], &[]);
+    let b = Browser::start().await;
+    b.client.goto(&page.url).await.unwrap();
+    // Without its periods file, the CUSTOM streaks have no periods.
+    let input = b
+        .client
+        .wait()
+        .for_element(Locator::Id("sheet"))
+        .await
+        .unwrap();
+    let alone = dir.path().join("alone");
+    std::fs::create_dir(&alone).unwrap();
+    let lone = alone.join("campaign.csv");
+    std::fs::copy(&sheet, &lone).unwrap();
+    input.send_keys(lone.to_str().unwrap()).await.unwrap();
+    let without = b
+        .wait_text("#counts", "24 rows", Duration::from_secs(10))
+        .await;
+    assert!(!without.contains("24 valid"), "{without}");
+    // With it, chosen in "Periods file": every row valid, as `validate` says.
+    let label = b.text("label[for=periods]").await;
+    assert!(label.starts_with("Periods file"), "{label}");
+    b.client
+        .find(Locator::Id("periods"))
+        .await
+        .unwrap()
+        .send_keys(periods.to_str().unwrap())
+        .await
+        .unwrap();
+    let input = b.client.find(Locator::Id("sheet")).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys(sheet.to_str().unwrap()).await.unwrap();
+    b.wait_text(
+        "#counts",
+        "24 rows · 24 valid · 0 invalid",
+        Duration::from_secs(10),
+    )
+    .await;
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["validate", "campaign.csv", "--report", "v.json", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    b.close().await;
+}

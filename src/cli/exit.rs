@@ -49,6 +49,7 @@ fn number(finished: &Finished) -> u8 {
         },
         Finished::Exported(e) if e.notes.is_empty() && e.skipped.is_empty() => OK,
         Finished::Exported(_) => ROWS_FAILED,
+        Finished::Undone(u) if u.journal_error.is_some() => INPUT,
         Finished::Undone(u) if u.stopped.is_some() => API,
         Finished::Undone(u) if u.interrupted => INTERRUPTED,
         Finished::Undone(u) if u.all_good() => OK,

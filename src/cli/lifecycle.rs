@@ -109,6 +109,9 @@ pub fn undo(args: &UndoArgs) -> Result<UndoResult, RunError> {
     if let Some(stop) = &result.stopped {
         eprintln!("error: {}", printable(&stop.to_string()));
     }
+    if let Some(e) = &result.journal_error {
+        eprintln!("error: {}", printable(&e.to_string()));
+    }
     if args.connect.json {
         println!(
             "{}",

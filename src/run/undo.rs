@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::{connect, ApiOptions, RunError, SandboxInfo};
 use crate::error::InputError;
 use crate::post::api::{Changed, Halt, LiveError, Stop};
-use crate::post::journal::{ChangeEntry, CreatedRow, Journal};
+use crate::post::journal::{ChangeEntry, CreatedRow, Journal, JournalError};
 use crate::progress::Progress;
 use crate::report::landing::{Landed, Records, Staged, Target};
 use crate::report::ApiBlock;
@@ -76,6 +76,8 @@ pub struct UndoResult {
     pub api: ApiBlock,
     pub sandbox: Option<SandboxInfo>,
     pub stopped: Option<Stop>,
+    /// The undo journal could not be written: the undo stopped (exit 2).
+    pub journal_error: Option<JournalError>,
     pub interrupted: bool,
 }
 
@@ -170,7 +172,7 @@ pub async fn undo(
     let (staged, file) = Staged::create(&target)?;
     let (journal, previous) = Journal::open(&options.state_dir, &format!("undo-{sha}"), false)?;
     let journal_path = journal.path().to_path_buf();
-    let mut journal = Some(journal).filter(|_| !options.dry_run);
+    let journal = Some(Arc::new(std::sync::Mutex::new(journal))).filter(|_| !options.dry_run);
     let connection = connect::connect(&api.target, &api.client).await?;
     let client = connection.client.clone();
     let phase = progress.phase(
@@ -181,41 +183,60 @@ pub async fn undo(
         },
         Some(created.len() as u64),
     );
-    let mut rows = Vec::new();
-    let mut stopped = None;
-    for (row, name, id) in created {
-        let outcome = if stopped.is_some() || interrupt.is_cancelled() {
-            UndoOutcome::NotDone
-        } else if previous.change_result(id, "delete") == Some("done") {
-            UndoOutcome::DeletedEarlier
-        } else {
-            match one(
-                &client,
-                journal.as_mut(),
-                row,
-                &name,
-                id,
-                api.client.timeout,
-                &interrupt,
-            )
-            .await
-            {
-                Ok(o) => o,
-                Err(Some(stop)) => {
-                    stopped = Some(stop);
-                    UndoOutcome::NotDone
-                }
-                Err(None) => UndoOutcome::NotDone,
+    // Up to --concurrency at once; each slot is its run row's outcome, in the run's order.
+    let cancel = interrupt.child_token();
+    let mut slots: Vec<Option<UndoOutcome>> = vec![None; created.len()];
+    let (mut stopped, mut journal_error) = (None, None);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut pending = created.iter().cloned().enumerate();
+    loop {
+        while !cancel.is_cancelled() && tasks.len() < api.client.concurrency.max(1) {
+            let Some((k, (row, name, id))) = pending.next() else {
+                break;
+            };
+            if previous.change_result(id, "delete") == Some("done") {
+                slots[k] = Some(UndoOutcome::DeletedEarlier);
+                phase.inc(1);
+                continue;
             }
+            let (client, journal, cancel) = (client.clone(), journal.clone(), cancel.clone());
+            let timeout = api.client.timeout;
+            tasks.spawn(async move {
+                (
+                    k,
+                    one(&client, journal, row, &name, id, timeout, &cancel).await,
+                )
+            });
+        }
+        let Some(joined) = tasks.join_next().await else {
+            break;
         };
+        let Ok((k, result)) = joined else { continue };
+        match result {
+            Ok(o) => slots[k] = Some(o),
+            Err(Halted::Stop(stop)) => {
+                stopped.get_or_insert(stop);
+                cancel.cancel();
+            }
+            Err(Halted::Journal(e, outcome)) => {
+                slots[k] = outcome;
+                journal_error.get_or_insert(e);
+                cancel.cancel();
+            }
+            Err(Halted::Cancelled) => {}
+        }
         phase.inc(1);
-        rows.push(UndoRow {
+    }
+    let rows: Vec<UndoRow> = created
+        .into_iter()
+        .zip(slots)
+        .map(|((row, name, id), outcome)| UndoRow {
             row,
             name,
             target_group_id: id,
-            outcome,
-        });
-    }
+            outcome: outcome.unwrap_or(UndoOutcome::NotDone),
+        })
+        .collect();
     let mut counts = UndoCounts::default();
     for r in &rows {
         match r.outcome {
@@ -260,23 +281,33 @@ pub async fn undo(
         api: api_block,
         sandbox,
         stopped,
+        journal_error,
         interrupted: interrupt.is_cancelled(),
     })
 }
 
-/// One streak: read it, check its name, delete it (journaled). `Err(Some)`: the run stops.
+/// Why an undo stops before its end.
+enum Halted {
+    Stop(Stop),
+    /// The undo journal cannot record: nothing more is deleted without its record (the
+    /// outcome of the delete it could not record, if it was made).
+    Journal(JournalError, Option<UndoOutcome>),
+    Cancelled,
+}
+
+/// One streak: read it, check its name, delete it (journaled).
 async fn one(
     client: &crate::post::api::Client,
-    journal: Option<&mut Journal>,
+    journal: Option<Arc<std::sync::Mutex<Journal>>>,
     row: u32,
     name: &str,
     id: i64,
     timeout: std::time::Duration,
     cancel: &CancellationToken,
-) -> Result<UndoOutcome, Option<Stop>> {
+) -> Result<UndoOutcome, Halted> {
     let halt = |e: LiveError| match e {
-        LiveError::Halt(Halt::Stop(s)) => Err(Some(s)),
-        LiveError::Halt(_) => Err(None),
+        LiveError::Halt(Halt::Stop(s)) => Err(Halted::Stop(s)),
+        LiveError::Halt(_) => Err(Halted::Cancelled),
         LiveError::Failed(d) => Ok(UndoOutcome::Failed(d)),
     };
     let live = match client.group(id, cancel).await {
@@ -293,16 +324,14 @@ async fn one(
     let Some(journal) = journal else {
         return Ok(UndoOutcome::WouldDelete);
     };
-    let record = |j: &mut Journal, e: &ChangeEntry| {
-        j.append_change(e)
-            .map_err(|e| UndoOutcome::Failed(e.to_string()))
+    let record = |e: &ChangeEntry| {
+        journal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .append_change(e)
+            .map_err(|e| Halted::Journal(e, None))
     };
-    if let Err(o) = record(
-        journal,
-        &ChangeEntry::intent(row, name, id, "delete", timeout),
-    ) {
-        return Ok(o);
-    }
+    record(&ChangeEntry::intent(row, name, id, "delete", timeout))?;
     let (outcome, result) = match client.delete_group(id, cancel).await {
         Ok(Changed::Done) => (UndoOutcome::Deleted, "done"),
         Ok(Changed::NotFound) => (UndoOutcome::AlreadyGone, "gone"),
@@ -319,16 +348,18 @@ async fn one(
         }
         Err(e) => return halt(e),
     };
-    let _ = record(
-        journal,
-        &ChangeEntry::Changed {
-            row,
-            name: name.to_string(),
-            id,
-            part: "delete".into(),
-            result: result.into(),
-            detail: None,
-        },
-    );
-    Ok(outcome)
+    let recorded = record(&ChangeEntry::Changed {
+        row,
+        name: name.to_string(),
+        id,
+        part: "delete".into(),
+        result: result.into(),
+        detail: None,
+    });
+    match recorded {
+        Ok(()) => Ok(outcome),
+        // Done, but unrecorded: said in the report; the next undo finds the id gone.
+        Err(Halted::Journal(e, _)) => Err(Halted::Journal(e, Some(outcome))),
+        Err(other) => Err(other),
+    }
 }
