@@ -920,3 +920,93 @@ async fn a_csv_with_its_periods_file_validates_as_on_the_command_line() {
     assert_eq!(out.status.code(), Some(0));
     b.close().await;
 }
+
+#[cfg_attr(
+    chromium_missing,
+    ignore = "needs chromium and chromedriver on the PATH (apt install chromium chromium-driver); CI=true never skips"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sheet_dropped_on_the_page_imports_with_credentials_typed_into_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox(SandboxConfig::default()).await;
+    // No credentials in the server's environment: the page asks for them.
+    let page = Page::start(dir.path(), &["--base-url", &sb.base_url()], &[]);
+    let b = Browser::start().await;
+    b.client.goto(&page.url).await.unwrap();
+    b.wait_text(
+        "#credentials-why",
+        "CAPILLARY_USERNAME",
+        Duration::from_secs(10),
+    )
+    .await;
+    // A file dropped on the page (the browser's own drop event, with the file in its DataTransfer).
+    b.client
+        .execute(
+            "const csv = arguments[0];\
+             const dt = new DataTransfer();\
+             dt.items.add(new File([csv], 'dropped.csv', {type: 'text/csv'}));\
+             document.getElementById('drop').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));",
+            vec![json!("name,frequency_type,total_periods,start_date,target_entity,target_type,default_value\nDropped One,WEEKLY,4,2026-08-03,TRANSACTION,SALES,100\nDropped Two,WEEKLY,4,2026-08-03,TRANSACTION,SALES,200\n")],
+        )
+        .await
+        .unwrap();
+    b.wait_text("#counts", "2 rows · 2 valid", Duration::from_secs(10))
+        .await;
+    assert!(b.text("#sheet-name").await.starts_with("dropped.csv"));
+    // Import before the credentials: a clear message, nothing sent.
+    b.client
+        .find(Locator::Id("import"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_text(
+        "#error",
+        "type the till's username and password",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(sb.request_count(), 0);
+    // Typed into the password field: kept by the server, the field emptied, never shown again.
+    b.client
+        .find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys("till")
+        .await
+        .unwrap();
+    let password = b.client.find(Locator::Id("password")).await.unwrap();
+    assert_eq!(
+        password.attr("type").await.unwrap().as_deref(),
+        Some("password")
+    );
+    password.send_keys(PASSWORD).await.unwrap();
+    b.client
+        .find(Locator::Id("save-credentials"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_text(
+        "#credentials-state",
+        "credentials set",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(password.prop("value").await.unwrap().as_deref(), Some(""));
+    b.client
+        .find(Locator::Id("import"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_text("#run-summary", "2 created", Duration::from_secs(20))
+        .await;
+    assert_exactly_once_on(&sb, 2);
+    let html = b.client.source().await.unwrap();
+    assert!(!html.contains(PASSWORD), "the page holds the password");
+    b.close().await;
+}
