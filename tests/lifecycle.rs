@@ -4,7 +4,7 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use streak_import::sandbox::{Sandbox, SandboxConfig};
@@ -479,10 +479,7 @@ async fn an_update_killed_midway_resumes_without_sending_a_change_twice() {
         c
     };
     let mut child = update().spawn().unwrap();
-    let started = Instant::now();
-    while sb.changes().len() < 30 && started.elapsed() < Duration::from_secs(30) {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_until(Duration::from_secs(30), || sb.changes().len() >= 30).await;
     child.kill().unwrap(); // SIGKILL, mid-update.
     child.wait().unwrap();
     let sent_before = sb.changes().len();
@@ -741,10 +738,7 @@ async fn an_undo_killed_midway_resumes_and_deletes_each_streak_once() {
         c
     };
     let mut child = undo().spawn().unwrap();
-    let started = Instant::now();
-    while sb.changes().len() < 30 && started.elapsed() < Duration::from_secs(30) {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_until(Duration::from_secs(30), || sb.changes().len() >= 30).await;
     child.kill().unwrap(); // SIGKILL mid-undo
     child.wait().unwrap();
     let left = sb.groups().len();
@@ -772,5 +766,33 @@ async fn an_undo_killed_midway_resumes_and_deletes_each_streak_once() {
     assert_eq!(total, 120, "{s}");
     assert!(s["deleted_earlier"].as_u64().unwrap() >= 28, "{s}");
     assert_eq!(s["refused"], json!(0));
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undo_and_an_import_of_the_same_file_never_run_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    write_rows(dir.path(), 200);
+    let sb = sandbox(SandboxConfig {
+        latency_ms: 30,
+        ..Default::default()
+    })
+    .await;
+    ok(tool(&sb, dir.path(), &["import", "rows.csv", "-q"]), 0).await;
+    // An undo by the input file holds the file's journal: an import of it waits its turn.
+    let mut undo = tool(&sb, dir.path(), &["undo", "rows.csv", "--concurrency", "1"]);
+    undo.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = undo.spawn().unwrap();
+    wait_until(Duration::from_secs(20), || !sb.changes().is_empty()).await;
+    let (cmd, out) = run(tool(&sb, dir.path(), &["import", "rows.csv", "-q"])).await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&cmd, &out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is importing this file with the state dir"),
+        "{}",
+        show(&cmd, &out)
+    );
+    assert_eq!(sb.received().len(), 200, "the import sent nothing");
+    child.wait().unwrap();
+    assert!(sb.groups().is_empty());
     sb.shutdown().await;
 }

@@ -206,6 +206,17 @@ impl Browser {
             .collect()
     }
 
+    /// Clicks the element with this id.
+    async fn click(&self, id: &str) {
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("no #{id}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("cannot click #{id}: {e}"));
+    }
+
     /// Edits one grid cell the way a user does: click it, Enter, Control+A, the value, Enter.
     /// The grid redraws as events come, so a cell found a moment ago may be gone: look again.
     async fn edit(&self, row: u32, column: &str, value: &str) {
@@ -347,23 +358,11 @@ async fn upload_shows_the_invalid_cells_a_fix_turns_its_row_valid_and_import_lan
     b.screenshot("2-grid-with-errors.png").await;
 
     // "Only problems" keeps the rows with something to fix.
-    b.client
-        .find(Locator::Id("only-problems"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("only-problems").await;
     let shown = b.statuses().await;
     assert!((19..25).contains(&shown.len()), "{shown:?}");
     assert_eq!(shown.iter().filter(|r| r.1 == "invalid").count(), 19);
-    b.client
-        .find(Locator::Id("only-problems"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("only-problems").await;
     assert_eq!(b.statuses().await.len(), 25);
 
     // Fix row 5's frequency_type in the grid: Enter edits, Enter commits; the row turns valid.
@@ -403,13 +402,7 @@ async fn upload_shows_the_invalid_cells_a_fix_turns_its_row_valid_and_import_lan
     assert_eq!(records(&fixed), original);
 
     // Import: every valid row is created, in the grid with its id and on the sandbox.
-    b.client
-        .find(Locator::Id("import"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("import").await;
     b.wait_text("#run-summary", "created", Duration::from_secs(30))
         .await;
     let bar = b.client.find(Locator::Id("progress")).await.unwrap();
@@ -492,18 +485,8 @@ async fn a_reload_mid_import_picks_the_run_up_and_a_stopped_server_resumes_from_
     upload.send_keys(input.to_str().unwrap()).await.unwrap();
     b.wait_text("#counts", "600 rows", Duration::from_secs(10))
         .await;
-    b.client
-        .find(Locator::Id("import"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let started = Instant::now();
-    while sb.groups().len() < 30 {
-        assert!(started.elapsed() < Duration::from_secs(20));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    b.click("import").await;
+    assert!(wait_until(Duration::from_secs(20), || sb.groups().len() >= 30).await);
     // Reload: the page finds the run still going, and follows it to its end.
     b.client.refresh().await.unwrap();
     let label = b
@@ -540,11 +523,7 @@ async fn a_reload_mid_import_picks_the_run_up_and_a_stopped_server_resumes_from_
         .await
         .unwrap();
     assert_eq!(answer.status().as_u16(), 202);
-    let started = Instant::now();
-    while sb.groups().len() < 600 + 40 {
-        assert!(started.elapsed() < Duration::from_secs(20));
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    assert!(wait_until(Duration::from_secs(20), || sb.groups().len() >= 600 + 40).await);
     let mut page = page;
     page.child.kill().unwrap(); // SIGKILL mid-import
     page.child.wait().unwrap();
@@ -574,11 +553,7 @@ async fn a_reload_mid_import_picks_the_run_up_and_a_stopped_server_resumes_from_
     let mut cli = import(&sb.base_url(), &third, dir.path(), &["--concurrency", "2"]);
     cli.stdout(Stdio::null()).stderr(Stdio::null());
     let mut child = cli.spawn().unwrap();
-    let started = Instant::now();
-    while sb.groups().len() < 1200 + 40 {
-        assert!(started.elapsed() < Duration::from_secs(20));
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    assert!(wait_until(Duration::from_secs(20), || sb.groups().len() >= 1200 + 40).await);
     child.kill().unwrap();
     child.wait().unwrap();
     let page = Page::start(dir.path(), &args, &env);
@@ -809,13 +784,7 @@ async fn a_workbook_fixed_in_the_grid_keeps_its_sheets_and_plan_shows_each_row()
     );
 
     // Plan: what the sandbox would do, per row, in the grid.
-    b.client
-        .find(Locator::Id("plan"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("plan").await;
     b.wait_text("#run-summary", "plan: create 2", Duration::from_secs(20))
         .await;
     let grid = b.statuses().await;
@@ -954,13 +923,7 @@ async fn a_sheet_dropped_on_the_page_imports_with_credentials_typed_into_it() {
         .await;
     assert!(b.text("#sheet-name").await.starts_with("dropped.csv"));
     // Import before the credentials: a clear message, nothing sent.
-    b.client
-        .find(Locator::Id("import"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("import").await;
     b.wait_text(
         "#error",
         "type the till's username and password",
@@ -982,13 +945,7 @@ async fn a_sheet_dropped_on_the_page_imports_with_credentials_typed_into_it() {
         Some("password")
     );
     password.send_keys(PASSWORD).await.unwrap();
-    b.client
-        .find(Locator::Id("save-credentials"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("save-credentials").await;
     b.wait_text(
         "#credentials-state",
         "credentials set",
@@ -996,13 +953,7 @@ async fn a_sheet_dropped_on_the_page_imports_with_credentials_typed_into_it() {
     )
     .await;
     assert_eq!(password.prop("value").await.unwrap().as_deref(), Some(""));
-    b.client
-        .find(Locator::Id("import"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("import").await;
     b.wait_text("#run-summary", "2 created", Duration::from_secs(20))
         .await;
     assert_exactly_once_on(&sb, 2);

@@ -6,19 +6,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::api::api_options;
 use super::args::{ConnectArgs, ExportArgs, UiArgs, UndoArgs};
-use super::{on_ctrl_c, Bars};
+use super::{on_ctrl_c, runtime, Bars};
 use crate::progress::Progress;
 use crate::run::{
     self, ExportOptions, ExportResult, RunError, UndoOptions, UndoOutcome, UndoResult,
 };
 use crate::text::{plural, printable};
-
-fn runtime() -> Result<tokio::runtime::Runtime, RunError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| RunError::Internal(format!("cannot start the async runtime: {e}")))
-}
 
 fn api(c: &ConnectArgs) -> Result<run::ApiOptions, RunError> {
     Ok(api_options(c.sandbox, &c.api, &c.state_dir)?)
@@ -202,14 +195,9 @@ pub fn ui(args: &UiArgs) -> Result<(), RunError> {
     };
     let open = !args.no_open;
     runtime()?.block_on(async {
+        // Ctrl-C stops the server, and an import in flight as it would in the terminal.
         let stop = CancellationToken::new();
-        let on_stop = stop.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\nstopping the page (an import in flight stops too; its journal keeps what it did)");
-                on_stop.cancel();
-            }
-        });
+        on_ctrl_c(stop.clone());
         serve(
             options,
             |ui| {

@@ -136,18 +136,22 @@ fn import(args: &ImportArgs) -> Result<RunResult, RunError> {
     let sheet = args.sheet.options()?;
     // Everything about the API is checked before the sheet is read.
     let api = args.api_options()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| RunError::Internal(format!("cannot start the async runtime: {e}")))?;
     let progress: Arc<dyn Progress> = Arc::new(bars(&args.sheet));
-    let result = runtime.block_on(async {
+    let result = runtime()?.block_on(async {
         let interrupt = CancellationToken::new();
         on_ctrl_c(interrupt.clone());
         run::import(&sheet, &api, args.dry_run, progress, interrupt).await
     })?;
     present::print_summary(&result, &args.sheet);
     Ok(result)
+}
+
+/// The async runtime a command runs its engine on.
+fn runtime() -> Result<tokio::runtime::Runtime, RunError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| RunError::Internal(format!("cannot start the async runtime: {e}")))
 }
 
 /// Ctrl-C once: no new requests, every wait ends at once. Twice: exit now (every journal line

@@ -55,14 +55,17 @@ pub(super) async fn compare(
     })
 }
 
-/// The change a row names by a `target_group_id` no streak has.
-fn missing_change(id: i64) -> Change {
-    Change {
+/// A row naming, by `target_group_id`, a streak the server does not have: said on the row.
+fn mark_missing(row: &mut RowOutcome, id: i64) {
+    row.target_group_id = None;
+    row.changes = vec![Change {
         field: "target_group_id".into(),
         old: "(no such streak on the server)".into(),
         new: id.to_string(),
         editable: false,
-    }
+    }];
+    row.note =
+        Some("no streak has this target_group_id: clear it to create the streak anew".into());
 }
 
 /// Marks a row with its plan from a comparison (dry run).
@@ -70,11 +73,7 @@ pub(super) fn mark_plan(row: &mut RowOutcome, id: i64, compared: Compared) -> Pl
     row.target_group_id = Some(id);
     let plan = match compared {
         Compared::Missing => {
-            row.target_group_id = None;
-            row.changes = vec![missing_change(id)];
-            row.note = Some(
-                "no streak has this target_group_id: clear it to create the streak anew".into(),
-            );
+            mark_missing(row, id);
             Plan::Conflict
         }
         Compared::Live { verdict, .. } => match verdict {
@@ -293,11 +292,7 @@ async fn one_row(
     match compared {
         Compared::Missing => {
             row.status = Status::Failed;
-            row.target_group_id = None;
-            row.changes = vec![missing_change(id)];
-            row.note = Some(
-                "no streak has this target_group_id: clear it to create the streak anew".into(),
-            );
+            mark_missing(row, id);
         }
         // Recorded done, or sent by a run that stopped before it could record the answer.
         Compared::Live {
@@ -422,12 +417,7 @@ async fn update(
             Ok(Changed::Done) => ("done", None),
             Ok(Changed::NotFound) => ("gone", Some(format!("streak {id} was deleted meanwhile"))),
             Ok(Changed::Refused { status, errors }) => {
-                let text = errors
-                    .iter()
-                    .map(|e| format!("{} ({})", e.message, e.code))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                ("refused", Some(format!("HTTP {status}: {text}")))
+                ("refused", Some(Changed::refusal(status, &errors)))
             }
             Err(LiveError::Failed(detail)) => ("refused", Some(detail)),
             Err(LiveError::Halt(Halt::Stop(stop))) => {

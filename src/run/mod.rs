@@ -119,6 +119,27 @@ pub struct RunResult {
 }
 
 impl RunResult {
+    /// A run that has read its input and done nothing else yet.
+    fn read(mode: Mode, input: InputSummary, block: InputBlock) -> RunResult {
+        RunResult {
+            mode,
+            input,
+            block,
+            tally: Tally::default(),
+            landed: Vec::new(),
+            api: None,
+            sandbox: None,
+            ended: Ended::Done,
+            journal: None,
+            journal_warnings: Vec::new(),
+            posted: PostCounts::default(),
+            strict_held: None,
+            plan: None,
+            bodies: None,
+            live: None,
+        }
+    }
+
     /// Every row valid, created or already there, and the run not stopped.
     pub fn all_good(&self) -> bool {
         matches!(self.ended, Ended::Done) && self.tally.all_good()
@@ -164,21 +185,10 @@ pub fn validate(
     }
     records.save()?;
     Ok(RunResult {
-        mode,
-        input,
-        block,
         tally,
         landed,
-        api: None,
-        sandbox: None,
-        ended: Ended::Done,
-        journal: None,
-        journal_warnings: Vec::new(),
-        posted: PostCounts::default(),
-        strict_held: None,
-        plan: None,
         bodies,
-        live: None,
+        ..RunResult::read(mode, input, block)
     })
 }
 
@@ -216,23 +226,8 @@ pub async fn import(
     // Every report is created now: one that cannot be written stops the run before anything
     // is sent (dropped unlanded, the staged files are removed).
     let mut reports = prepared.open_reports()?;
-    let mut result = RunResult {
-        mode,
-        block: InputBlock::new(&input, &sha),
-        input,
-        tally: Tally::default(),
-        landed: Vec::new(),
-        api: None,
-        sandbox: None,
-        ended: Ended::Done,
-        journal: None,
-        journal_warnings: Vec::new(),
-        posted: PostCounts::default(),
-        strict_held: None,
-        plan: None,
-        bodies: None,
-        live: None,
-    };
+    let block = InputBlock::new(&input, &sha);
+    let mut result = RunResult::read(mode, input, block);
     let mut extra_files = Vec::new();
     if dry_run {
         if let Some(target) = &prepared.payloads {

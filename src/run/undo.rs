@@ -92,8 +92,17 @@ impl UndoResult {
     }
 }
 
-/// The streaks a run created: (row, name, id), and the input's sha256 that keys the undo.
-fn created_by(source: &Path, state_dir: &Path) -> Result<(String, Vec<CreatedRow>), RunError> {
+/// What the run to undo created: the input's sha256, its created rows, and — for an input file
+/// — its import journal, held (with its lock) while the undo runs, so no import of the same
+/// file can run meanwhile.
+struct Created {
+    sha: String,
+    rows: Vec<CreatedRow>,
+    _import_journal: Option<Journal>,
+}
+
+/// The streaks a run created, from its JSON report or its input file's journal.
+fn created_by(source: &Path, state_dir: &Path) -> Result<Created, RunError> {
     let unreadable = |why: String| {
         InputError::Usage(format!(
             "{}: {why}. Pass the import's JSON report (<input>.report.json) or the input file it imported.",
@@ -128,7 +137,11 @@ fn created_by(source: &Path, state_dir: &Path) -> Result<(String, Vec<CreatedRow
                 ))
             })
             .collect();
-        return Ok((sha, created));
+        return Ok(Created {
+            sha,
+            rows: created,
+            _import_journal: None,
+        });
     }
     let sha = crate::input_hash::sha256_file(source).map_err(|e| unreadable(e.to_string()))?;
     if !crate::post::journal::path_for(state_dir, &sha).exists() {
@@ -138,9 +151,12 @@ fn created_by(source: &Path, state_dir: &Path) -> Result<(String, Vec<CreatedRow
         ))
         .into());
     }
-    // Held while the undo runs: no import of the same file can run meanwhile.
-    let (_journal, previous) = Journal::open(state_dir, &sha, false)?;
-    Ok((sha, previous.created()))
+    let (journal, previous) = Journal::open(state_dir, &sha, false)?;
+    Ok(Created {
+        sha,
+        rows: previous.created(),
+        _import_journal: Some(journal),
+    })
 }
 
 pub async fn undo(
@@ -149,7 +165,11 @@ pub async fn undo(
     progress: Arc<dyn Progress>,
     interrupt: CancellationToken,
 ) -> Result<UndoResult, RunError> {
-    let (sha, created) = created_by(&options.source, &options.state_dir)?;
+    let Created {
+        sha,
+        rows: created,
+        _import_journal,
+    } = created_by(&options.source, &options.state_dir)?;
     let report_path = options.report.clone().unwrap_or_else(|| {
         let stem = options
             .source
@@ -335,17 +355,10 @@ async fn one(
     let (outcome, result) = match client.delete_group(id, cancel).await {
         Ok(Changed::Done) => (UndoOutcome::Deleted, "done"),
         Ok(Changed::NotFound) => (UndoOutcome::AlreadyGone, "gone"),
-        Ok(Changed::Refused { status, errors }) => {
-            let why = errors
-                .iter()
-                .map(|e| format!("{} ({})", e.message, e.code))
-                .collect::<Vec<_>>()
-                .join("; ");
-            (
-                UndoOutcome::Failed(format!("HTTP {status}: {why}")),
-                "refused",
-            )
-        }
+        Ok(Changed::Refused { status, errors }) => (
+            UndoOutcome::Failed(Changed::refusal(status, &errors)),
+            "refused",
+        ),
         Err(e) => return halt(e),
     };
     let recorded = record(&ChangeEntry::Changed {

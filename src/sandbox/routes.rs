@@ -109,10 +109,7 @@ async fn create(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -
     rules::check(&body).map_err(ApiError::bad_request)?;
     let inserted = lock(&s.store).insert(&body);
     let Ok((group, generation)) = inserted else {
-        return Err(ApiError::bad_request(vec![Violation {
-            code: rules::NAME_EXISTS,
-            message: rules::NAME_EXISTS_MESSAGE.into(),
-        }]));
+        return Err(name_taken());
     };
     s.persisted(generation).await;
     if s.faults.drop_response() {
@@ -194,6 +191,30 @@ async fn get_one(
     Ok(ok(group))
 }
 
+/// What every `PUT` goes through before its own checks: auth and the rate limit, the fault
+/// draw, a JSON body, and the log of changes.
+fn change_request(
+    s: &Shared,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: &Bytes,
+) -> Result<Value, ApiError> {
+    s.admit(headers)?;
+    s.faults.unavailable()?;
+    require_json(headers)?;
+    let request = parse_json(body)?;
+    record_change(s, "PUT", uri, request.clone());
+    Ok(request)
+}
+
+/// `310069`, as the API words it.
+fn name_taken() -> ApiError {
+    ApiError::bad_request(vec![Violation {
+        code: rules::NAME_EXISTS,
+        message: rules::NAME_EXISTS_MESSAGE.into(),
+    }])
+}
+
 /// Records a change request (`PUT`, `DELETE`) for [`super::Sandbox::changes`].
 fn record_change(s: &Shared, method: &str, uri: &Uri, body: Value) {
     lock(&s.changes).push(json!({ "method": method, "path": uri.path(), "body": body }));
@@ -209,11 +230,7 @@ async fn edit_group(
     uri: Uri,
     body: Bytes,
 ) -> ApiResult {
-    s.admit(&headers)?;
-    s.faults.unavailable()?;
-    require_json(&headers)?;
-    let request = parse_json(&body)?;
-    record_change(&s, "PUT", &uri, request.clone());
+    let request = change_request(&s, &headers, &uri, &body)?;
     let name = request.get("name").and_then(Value::as_str).map(str::trim);
     let Some(name) = name.filter(|n| !n.is_empty()) else {
         return Err(ApiError::bad_request(vec![rules::invalid_input(
@@ -225,12 +242,7 @@ async fn edit_group(
     let generation = match renamed {
         Ok(Some(generation)) => generation,
         Ok(None) => return Err(group_not_found(&id)),
-        Err(_) => {
-            return Err(ApiError::bad_request(vec![Violation {
-                code: rules::NAME_EXISTS,
-                message: rules::NAME_EXISTS_MESSAGE.into(),
-            }]))
-        }
+        Err(_) => return Err(name_taken()),
     };
     s.persisted(generation).await;
     let group = lock(&s.store).get(n).cloned().unwrap_or(Value::Null);
@@ -247,11 +259,7 @@ async fn edit_target(
     uri: Uri,
     body: Bytes,
 ) -> ApiResult {
-    s.admit(&headers)?;
-    s.faults.unavailable()?;
-    require_json(&headers)?;
-    let request = parse_json(&body)?;
-    record_change(&s, "PUT", &uri, request.clone());
+    let request = change_request(&s, &headers, &uri, &body)?;
     let Some(fields) = request.as_object() else {
         return Err(ApiError::bad_request(vec![rules::invalid_input(
             "The body must be a JSON object.",

@@ -376,10 +376,7 @@ fn api_options(app: &App) -> Result<ApiOptions, String> {
 /// folder, the same state dir (and so the same journals) as the command line.
 fn sheet_options(app: &App, s: &Session) -> SheetOptions {
     let (file, periods) = s.sheet_files();
-    let stem = Path::new(&s.name)
-        .file_stem()
-        .map(|x| x.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let stem = s.stem();
     let reports = app.dir.join("reports");
     SheetOptions {
         file,
@@ -540,11 +537,7 @@ async fn fixed(State(app): State<Arc<App>>) -> Response {
         if s.keeps_format() {
             return Ok((s.name.clone(), s.fixed_csv()?));
         }
-        let stem = Path::new(&s.name)
-            .file_stem()
-            .map(|x| x.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        Ok((format!("{stem}.csv"), s.template_csv()?))
+        Ok((format!("{}.csv", s.stem()), s.template_csv()?))
     })
     .await;
     match made {
@@ -590,11 +583,7 @@ async fn report(
         let Some(s) = s.as_ref() else {
             return refuse(StatusCode::NOT_FOUND, "no run yet");
         };
-        let stem = Path::new(&s.name)
-            .file_stem()
-            .map(|x| x.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        format!("{stem}.report.{kind}")
+        format!("{}.report.{kind}", s.stem())
     };
     match std::fs::read(app.dir.join("reports").join(&name)) {
         Ok(bytes) => download(&name, bytes),

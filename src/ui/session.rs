@@ -15,7 +15,6 @@ use crate::columns::{COLUMNS, PERIOD_COLUMNS};
 use crate::outcome::{RowOutcome, Status};
 use crate::problem::column_index;
 use crate::run::{validate_file, InputSummary, ReadOptions, RunError};
-use crate::sheet::Value;
 
 /// One problem as the grid shows it on its cell.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -72,13 +71,6 @@ pub struct Session {
 /// The template column keys, the grid's columns.
 pub fn columns() -> Vec<&'static str> {
     COLUMNS.iter().map(|c| c.key).collect()
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::FormulaNoValue => String::new(),
-        other => other.as_cell().display(),
-    }
 }
 
 /// Validates `file` (with `periods`) the CLI's way, keeping each row's cells.
@@ -159,7 +151,7 @@ impl Session {
                 .columns
                 .iter()
                 .map(|c| {
-                    c.and_then(|i| o.cells.as_ref()?.get(i).map(text))
+                    c.and_then(|i| o.cells.as_ref()?.get(i).map(crate::template::csv_text))
                         .unwrap_or_default()
                 })
                 .collect();
@@ -178,7 +170,7 @@ impl Session {
         let periods = summary
             .period_rows
             .iter()
-            .map(|(_, cells)| cells.iter().map(text).collect())
+            .map(|(_, cells)| cells.iter().map(crate::template::csv_text).collect())
             .collect();
         Ok(Session {
             dir: dir.to_path_buf(),
@@ -194,6 +186,14 @@ impl Session {
             headers: summary.headers.len(),
             edits: Default::default(),
         })
+    }
+
+    /// The uploaded file's name without its extension (the reports are named after it).
+    pub fn stem(&self) -> String {
+        Path::new(&self.name)
+            .file_stem()
+            .map(|x| x.to_string_lossy().into_owned())
+            .unwrap_or_default()
     }
 
     pub fn counts(&self) -> GridCounts {

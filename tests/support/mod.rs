@@ -212,3 +212,15 @@ impl Drop for Tmpfs {
         let _ = Command::new("umount").arg(&self.0).status();
     }
 }
+
+/// Polls `ready` every few milliseconds until it holds or `limit` passes; whether it held.
+pub async fn wait_until(limit: std::time::Duration, mut ready: impl FnMut() -> bool) -> bool {
+    let started = std::time::Instant::now();
+    while !ready() {
+        if started.elapsed() >= limit {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    true
+}

@@ -39,6 +39,17 @@ pub enum Changed {
     },
 }
 
+impl Changed {
+    /// A refusal in a few words: its status and the API's errors.
+    pub fn refusal(status: u16, errors: &[ApiError]) -> String {
+        let errors: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{} ({})", e.message, e.code))
+            .collect();
+        format!("HTTP {status}: {}", errors.join("; "))
+    }
+}
+
 /// The API's code for "target group not found or deactivated".
 const NOT_FOUND: i64 = 310017;
 
@@ -138,14 +149,9 @@ impl Client {
         body: &Value,
         cancel: &CancellationToken,
     ) -> Result<Changed, LiveError> {
-        let u = url(
-            &self.config.base_url,
-            &format!("v3/targetGroups/{group}/targets/{target}"),
-        );
-        let (code, answer) = self
-            .call(&|| self.http.put(u.clone()).json(body), true, cancel)
-            .await?;
-        changed(code, &answer)
+        let path = format!("v3/targetGroups/{group}/targets/{target}");
+        self.change(reqwest::Method::PUT, &path, Some(body), cancel)
+            .await
     }
 
     /// `PUT /v3/targetGroups/editTargetGroup/{group}` with the group's body (its new name).
@@ -155,14 +161,9 @@ impl Client {
         body: &Value,
         cancel: &CancellationToken,
     ) -> Result<Changed, LiveError> {
-        let u = url(
-            &self.config.base_url,
-            &format!("v3/targetGroups/editTargetGroup/{group}"),
-        );
-        let (code, answer) = self
-            .call(&|| self.http.put(u.clone()).json(body), true, cancel)
-            .await?;
-        changed(code, &answer)
+        let path = format!("v3/targetGroups/editTargetGroup/{group}");
+        self.change(reqwest::Method::PUT, &path, Some(body), cancel)
+            .await
     }
 
     /// `DELETE /v3/targetGroups/{id}`.
@@ -171,10 +172,29 @@ impl Client {
         id: i64,
         cancel: &CancellationToken,
     ) -> Result<Changed, LiveError> {
-        let u = url(&self.config.base_url, &format!("v3/targetGroups/{id}"));
-        let (code, answer) = self
-            .call(&|| self.http.delete(u.clone()), true, cancel)
-            .await?;
+        let path = format!("v3/targetGroups/{id}");
+        self.change(reqwest::Method::DELETE, &path, None, cancel)
+            .await
+    }
+
+    /// A request that changes the server (a lost answer may hide the change), and what it
+    /// came to.
+    async fn change(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        cancel: &CancellationToken,
+    ) -> Result<Changed, LiveError> {
+        let u = url(&self.config.base_url, path);
+        let request = || {
+            let r = self.http.request(method.clone(), u.clone());
+            match body {
+                Some(b) => r.json(b),
+                None => r,
+            }
+        };
+        let (code, answer) = self.call(&request, true, cancel).await?;
         changed(code, &answer)
     }
 }
