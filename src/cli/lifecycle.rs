@@ -135,6 +135,9 @@ pub fn undo(args: &UndoArgs) -> Result<UndoResult, RunError> {
         );
     }
     let c = &result.counts;
+    if result.rows.is_empty() {
+        println!("the run created no streaks (its rows were existing, updated or not sent): nothing to undo");
+    }
     let of = plural(
         result.rows.len() as u64,
         "streak the run created",
